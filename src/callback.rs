@@ -1,0 +1,361 @@
+//! `GET /auth/callback`: checks the `state` against this browser's flow, exchanges the code,
+//! and turns the profile into a session, or explains what went wrong without echoing input.
+
+use std::sync::Arc;
+
+use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
+
+use crate::client::WorkOsError;
+use crate::config::IdpInitiatedLogin;
+use crate::flow::{FlowClaims, FlowLookup, LoginRequest, MAX_QUERY_LEN, Selector};
+use crate::layer::Shared;
+use crate::response::{self, Action, OwnBody};
+use crate::secret::AuthorizationCode;
+
+/// The callback's first, synchronous step.
+pub(crate) enum Callback {
+    /// Answered at once (an error, or a restarted login).
+    Respond(Response<OwnBody>),
+    /// A verified flow: the code must be exchanged with WorkOS.
+    Exchange(Exchange),
+}
+
+/// A code to exchange, with the flow it belongs to.
+pub(crate) struct Exchange {
+    code: AuthorizationCode,
+    flow: Box<FlowClaims>,
+    flow_cookie: String,
+}
+
+/// What the callback URL carried. Repeated parameters make it malformed.
+#[derive(Default)]
+struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    connection_id: Option<String>,
+}
+
+impl CallbackQuery {
+    fn parse(query: Option<&str>) -> Option<Self> {
+        let query = query.unwrap_or("");
+        if query.len() > MAX_QUERY_LEN {
+            return None;
+        }
+        let mut parsed = CallbackQuery::default();
+        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+            let slot = match &*name {
+                "code" => &mut parsed.code,
+                "state" => &mut parsed.state,
+                "error" => &mut parsed.error,
+                "connection_id" => &mut parsed.connection_id,
+                // error_description is attacker-controllable text: never read, never shown.
+                _ => continue,
+            };
+            if slot.is_some() || value.len() > 2048 || !value.bytes().all(|b| b.is_ascii_graphic())
+            {
+                return None;
+            }
+            *slot = Some(value.into_owned());
+        }
+        Some(parsed)
+    }
+}
+
+/// Checks everything that needs no network: query, state, flow cookie.
+pub(crate) fn begin(shared: &Shared, query: Option<&str>, headers: &HeaderMap) -> Callback {
+    let now = shared.now();
+    let Some(query) = CallbackQuery::parse(query) else {
+        return Callback::Respond(failed(shared, "The sign-in response is malformed.", None));
+    };
+    let lookup = query
+        .state
+        .as_deref()
+        .map(|state| shared.flows.find(headers, state, now));
+    let stale_cookie = match &lookup {
+        Some(
+            FlowLookup::Found { cookie, .. }
+            | FlowLookup::Expired { cookie }
+            | FlowLookup::Invalid { cookie },
+        ) => Some(shared.flows.clear(cookie)),
+        _ => None,
+    };
+    let respond = |mut response: Response<OwnBody>| {
+        if let Some(clear) = &stale_cookie {
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, clear.clone());
+        }
+        Callback::Respond(response)
+    };
+
+    if let Some(error) = &query.error {
+        let own_flow = matches!(lookup, Some(FlowLookup::Found { .. }));
+        if error == "idp_initiated_sso_disabled" && !own_flow {
+            // WorkOS asks for an SP-initiated login for this connection; our own flows never
+            // get this answer, so restarting cannot loop.
+            return respond(match query.connection_id.map(Selector::connection) {
+                Some(Ok(connection)) => restart(shared, connection, headers, now),
+                _ => failed(
+                    shared,
+                    "The sign-in response names no valid connection.",
+                    None,
+                ),
+            });
+        }
+        let flow = match lookup {
+            Some(FlowLookup::Found { claims, .. }) => Some(claims),
+            _ => None,
+        };
+        return respond(idp_error(shared, error, flow.as_deref()));
+    }
+
+    let Some(code) = query.code.filter(|c| c.len() <= 1024) else {
+        return respond(failed(shared, "The sign-in response is incomplete.", None));
+    };
+    match lookup {
+        None | Some(FlowLookup::Missing) => {
+            respond(unsolicited(shared, query.state.is_some(), headers, now))
+        }
+        Some(FlowLookup::Expired { .. }) => respond(expired(shared, None)),
+        Some(FlowLookup::Invalid { .. }) => respond(failed(
+            shared,
+            "This sign-in could not be verified. Please start again.",
+            None,
+        )),
+        Some(FlowLookup::Found { claims, cookie }) => Callback::Exchange(Exchange {
+            code: AuthorizationCode::new(code),
+            flow: claims,
+            flow_cookie: cookie,
+        }),
+    }
+}
+
+/// Exchanges the code and issues the session.
+pub(crate) async fn finish(shared: Arc<Shared>, exchange: Exchange) -> Response<OwnBody> {
+    let Exchange {
+        code,
+        flow,
+        flow_cookie,
+    } = exchange;
+    let result = shared.client.exchange_code(&code, &flow.verifier()).await;
+    let mut response = match result {
+        Ok(profile) => {
+            let now = shared.now();
+            match shared.sessions.issue(&profile, now) {
+                Some((token, claims)) => {
+                    tracing::info!(profile_id = %profile.id, connection_id = %profile.connection_id, "signed in through WorkOS");
+                    let mut response = response::redirect(StatusCode::SEE_OTHER, &flow.rt);
+                    response.headers_mut().append(
+                        header::SET_COOKIE,
+                        shared.sessions.cookie(&token, claims.exp, now),
+                    );
+                    response
+                }
+                None => finish_page(
+                    StatusCode::BAD_GATEWAY,
+                    "Sign-in failed",
+                    "Your profile is too large to keep in a session.",
+                    None,
+                ),
+            }
+        }
+        Err(error) => exchange_failed(shared.as_ref(), &error, &flow),
+    };
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, shared.flows.clear(&flow_cookie));
+    private(&mut response);
+    response
+}
+
+/// A code with no flow of this browser behind it: IdP-initiated, forged, replayed, or from
+/// another browser. Never exchanged; restarted as SP-initiated only where configured.
+fn unsolicited(
+    shared: &Shared,
+    had_state: bool,
+    headers: &HeaderMap,
+    now: u64,
+) -> Response<OwnBody> {
+    let restart_with = match shared.config.idp_initiated {
+        IdpInitiatedLogin::RestartWithDefaultSelector => shared.config.default_selector.clone(),
+        IdpInitiatedLogin::Reject => None,
+    };
+    match restart_with {
+        Some(selector) => restart(shared, selector, headers, now),
+        None => {
+            tracing::info!(
+                had_state,
+                "callback without a login flow from this browser refused"
+            );
+            failed(
+                shared,
+                "This sign-in was not started here, was already used, or has expired.",
+                None,
+            )
+        }
+    }
+}
+
+/// A fresh SP-initiated login.
+fn restart(
+    shared: &Shared,
+    selector: Selector,
+    headers: &HeaderMap,
+    now: u64,
+) -> Response<OwnBody> {
+    let mut response = shared.flows.start(
+        &shared.config,
+        LoginRequest::default(),
+        selector,
+        headers,
+        now,
+    );
+    private(&mut response);
+    response
+}
+
+/// The page for an `?error=` callback: a fixed message per known code, nothing from the query.
+fn idp_error(shared: &Shared, error: &str, flow: Option<&FlowClaims>) -> Response<OwnBody> {
+    tracing::info!(
+        error = error_code_for_log(error),
+        "identity provider returned an error"
+    );
+    let (status, message) = match error {
+        "access_denied" => (
+            StatusCode::FORBIDDEN,
+            "Sign-in was cancelled or access was denied.",
+        ),
+        "connection_invalid" | "connection_unlinked" | "connection_strategy_invalid" => (
+            StatusCode::BAD_REQUEST,
+            "Single sign-on is not set up correctly for this organization. Contact your administrator.",
+        ),
+        "organization_invalid"
+        | "invalid_connection_selector"
+        | "ambiguous_connection_selector" => (
+            StatusCode::BAD_REQUEST,
+            "No single sign-on connection was found for this organization.",
+        ),
+        "server_error" | "oauth_failed" => (
+            StatusCode::BAD_GATEWAY,
+            "The identity provider could not complete the sign-in. Please try again.",
+        ),
+        _ => (
+            StatusCode::BAD_REQUEST,
+            "The identity provider could not sign you in.",
+        ),
+    };
+    finish_page(
+        status,
+        "Sign-in failed",
+        message,
+        Some(&retry_link(shared, flow)),
+    )
+}
+
+fn exchange_failed(shared: &Shared, error: &WorkOsError, flow: &FlowClaims) -> Response<OwnBody> {
+    tracing::warn!(?error, "WorkOS code exchange failed");
+    let retry = retry_link(shared, Some(flow));
+    let (status, message) = match error {
+        WorkOsError::InvalidGrant => return expired(shared, Some(flow)),
+        WorkOsError::Rejected { .. } => (
+            StatusCode::BAD_GATEWAY,
+            "The sign-in service refused this application's credentials.",
+        ),
+        WorkOsError::RateLimited { retry_after } => {
+            let mut response = finish_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Sign-in is busy",
+                "Too many sign-ins right now. Please try again in a moment.",
+                Some(&retry),
+            );
+            let seconds = retry_after.unwrap_or(5).clamp(1, MAX_RETRY_AFTER);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            return response;
+        }
+        WorkOsError::ServerError { .. } | WorkOsError::BadResponse(_) => (
+            StatusCode::BAD_GATEWAY,
+            "The sign-in service had a problem. Please try again.",
+        ),
+        WorkOsError::Unreachable => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The sign-in service cannot be reached right now. Please try again.",
+        ),
+        WorkOsError::Timeout => (
+            StatusCode::GATEWAY_TIMEOUT,
+            "The sign-in service did not answer in time. Please try again.",
+        ),
+    };
+    finish_page(status, "Sign-in failed", message, Some(&retry))
+}
+
+/// The longest `Retry-After` passed on to browsers, whatever WorkOS asked for.
+const MAX_RETRY_AFTER: u64 = 60;
+
+fn expired(shared: &Shared, flow: Option<&FlowClaims>) -> Response<OwnBody> {
+    finish_page(
+        StatusCode::BAD_REQUEST,
+        "Login expired",
+        "This sign-in took too long or was already used. Please sign in again.",
+        Some(&retry_link(shared, flow)),
+    )
+}
+
+fn failed(shared: &Shared, message: &str, flow: Option<&FlowClaims>) -> Response<OwnBody> {
+    finish_page(
+        StatusCode::BAD_REQUEST,
+        "Sign-in failed",
+        message,
+        Some(&retry_link(shared, flow)),
+    )
+}
+
+fn finish_page(
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    retry: Option<&str>,
+) -> Response<OwnBody> {
+    let action = retry.map(|href| Action {
+        href,
+        label: "Sign in again",
+    });
+    let mut response = response::page(status, title, message, action);
+    private(&mut response);
+    response
+}
+
+/// The login link that starts the same kind of login again, back to the same place.
+fn retry_link(shared: &Shared, flow: Option<&FlowClaims>) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    if let Some(flow) = flow {
+        if let Some(selector) = flow.selector() {
+            let (name, value) = selector.param();
+            query.append_pair(name, value);
+        }
+        query.append_pair("return_to", &flow.rt);
+    }
+    let query = query.finish();
+    if query.is_empty() {
+        shared.config.login_path.clone()
+    } else {
+        format!("{}?{query}", shared.config.login_path)
+    }
+}
+
+/// The callback URL holds a code: keep it out of caches and `Referer` headers.
+fn private(response: &mut Response<OwnBody>) {
+    response::no_store(response);
+    response.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+}
+
+fn error_code_for_log(error: &str) -> &str {
+    let well_formed =
+        error.len() <= 64 && error.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    if well_formed { error } else { "<malformed>" }
+}

@@ -1,0 +1,181 @@
+//! The WorkOS HTTP client: the code exchange, on one shared `reqwest::Client` with connect and
+//! total timeouts and a cap on how much of a response is read.
+
+use std::time::Duration;
+
+use http::StatusCode;
+use serde::Deserialize;
+
+use crate::config::SsoConfig;
+use crate::profile::Profile;
+use crate::secret::{ApiKey, AuthorizationCode, PkceVerifier};
+
+/// Why a code exchange failed. Carries status and WorkOS's error code, never a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum WorkOsError {
+    /// The code is expired, used or unknown, or the PKCE verifier does not match.
+    InvalidGrant,
+    /// WorkOS refused the request for another reason (credentials, grant type).
+    Rejected { status: u16, error: String },
+    /// WorkOS asked us to slow down.
+    RateLimited { retry_after: Option<u64> },
+    /// WorkOS answered 5xx.
+    ServerError { status: u16 },
+    /// WorkOS could not be reached.
+    Unreachable,
+    /// WorkOS did not answer in time.
+    Timeout,
+    /// The answer was too large or not the expected JSON.
+    BadResponse(&'static str),
+}
+
+/// The parts of the token response the crate uses. `token_type` and `expires_in` are not
+/// required: some deployments omit them.
+#[derive(Deserialize)]
+struct TokenResponse {
+    profile: Profile,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    error: String,
+}
+
+/// Talks to the WorkOS API.
+pub(crate) struct WorkOsClient {
+    http: reqwest::Client,
+    token_url: String,
+    client_id: String,
+    api_key: ApiKey,
+    max_body: usize,
+}
+
+impl WorkOsClient {
+    pub(crate) fn new(config: &SsoConfig) -> Self {
+        Self {
+            http: config.http.clone(),
+            token_url: format!("{}/sso/token", config.api_base_url),
+            client_id: config.client_id.clone(),
+            api_key: config.api_key.clone(),
+            max_body: config.max_response_bytes,
+        }
+    }
+
+    /// Exchanges a callback's code for the user's profile (`POST /sso/token`, JSON body).
+    ///
+    /// A code is single-use, so a request that reached WorkOS is never repeated; only a
+    /// connection that never opened is tried once more.
+    pub(crate) async fn exchange_code(
+        &self,
+        code: &AuthorizationCode,
+        verifier: &PkceVerifier,
+    ) -> Result<Profile, WorkOsError> {
+        // The API key travels only in this body, never in a URL (SECURITY.md C3).
+        let body = zeroize::Zeroizing::new(
+            serde_json::json!({
+                "client_id": self.client_id,
+                "client_secret": self.api_key.expose(),
+                "grant_type": "authorization_code",
+                "code": code.expose(),
+                "code_verifier": verifier.expose(),
+            })
+            .to_string(),
+        );
+        let send = || {
+            self.http
+                .post(&self.token_url)
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .header(http::header::ACCEPT, "application/json")
+                .body(body.as_bytes().to_vec())
+                .send()
+        };
+        let response = match send().await {
+            Err(error) if error.is_connect() && !error.is_timeout() => send().await,
+            result => result,
+        }
+        .map_err(classify)?;
+
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(http::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let body = self.read_capped(response).await?;
+
+        match status {
+            StatusCode::OK => serde_json::from_slice::<TokenResponse>(&body)
+                .map(|token| token.profile)
+                .map_err(|_| WorkOsError::BadResponse("the token response is not valid JSON")),
+            StatusCode::TOO_MANY_REQUESTS => Err(WorkOsError::RateLimited { retry_after }),
+            s if s.is_server_error() => Err(WorkOsError::ServerError { status: s.as_u16() }),
+            s => {
+                let error = serde_json::from_slice::<ErrorBody>(&body)
+                    .map(|e| e.error)
+                    .unwrap_or_default();
+                if error == "invalid_grant" {
+                    Err(WorkOsError::InvalidGrant)
+                } else {
+                    // Keep only a well-formed error code: it is logged.
+                    let error = if is_error_code(&error) {
+                        error
+                    } else {
+                        String::new()
+                    };
+                    Err(WorkOsError::Rejected {
+                        status: s.as_u16(),
+                        error,
+                    })
+                }
+            }
+        }
+    }
+
+    /// Reads at most `max_body` bytes; a longer answer is refused, not truncated.
+    async fn read_capped(&self, mut response: reqwest::Response) -> Result<Vec<u8>, WorkOsError> {
+        const TOO_LARGE: WorkOsError = WorkOsError::BadResponse("the response is too large");
+        if response
+            .content_length()
+            .is_some_and(|len| len > self.max_body as u64)
+        {
+            return Err(TOO_LARGE);
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(classify)? {
+            if body.len() + chunk.len() > self.max_body {
+                return Err(TOO_LARGE);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+}
+
+/// Builds the one HTTP client every request shares.
+pub(crate) fn http_client(
+    connect: Duration,
+    total: Duration,
+) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .connect_timeout(connect)
+        .timeout(total)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("tower-workos-sso/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+fn classify(error: reqwest::Error) -> WorkOsError {
+    if error.is_timeout() {
+        WorkOsError::Timeout
+    } else if error.is_connect() {
+        WorkOsError::Unreachable
+    } else {
+        // A reset mid-answer, a broken body: treat like a bad gateway.
+        WorkOsError::BadResponse("the connection to WorkOS failed mid-answer")
+    }
+}
+
+fn is_error_code(text: &str) -> bool {
+    (1..=64).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+}

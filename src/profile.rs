@@ -1,0 +1,131 @@
+//! The signed-in user's WorkOS profile, parsed leniently so new or missing fields never break login.
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// The authenticated user, as WorkOS reported it at sign-in.
+///
+/// The layer puts it in the request extensions of every request with a valid session; with the
+/// `axum` feature, handlers take it as an argument. `raw_attributes` (the IdP's unfiltered
+/// assertion) is deliberately absent: it is never kept.
+///
+/// Trust `organization_id` and `connection_id` for membership, not the `email` domain.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Profile {
+    /// WorkOS profile id (`prof_...`); the session's `sub`.
+    pub id: String,
+    /// The user's email address as the identity provider asserted it.
+    pub email: String,
+    /// Given name, when the identity provider sends one.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub first_name: Option<String>,
+    /// Family name, when the identity provider sends one.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub last_name: Option<String>,
+    /// Full name, when the identity provider sends one.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub name: Option<String>,
+    /// The organization (`org_...`) the connection belongs to; none for OAuth providers.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub organization_id: Option<String>,
+    /// The connection (`conn_...`) the user signed in through.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub connection_id: String,
+    /// The kind of connection (`OktaSAML`, `GoogleOAuth`, ...); unknown kinds are kept as they are.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub connection_type: String,
+    /// The user's id at the identity provider.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub idp_id: String,
+    /// The user's primary role in the organization.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub role: Option<Role>,
+    /// All of the user's roles in the organization.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub roles: Vec<Role>,
+    /// The groups the identity provider says the user is in.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub groups: Vec<String>,
+    /// Attributes mapped for the connection in the WorkOS dashboard.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub custom_attributes: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A role assigned in WorkOS.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Role {
+    /// The role's slug, e.g. `admin`.
+    pub slug: String,
+}
+
+impl Profile {
+    /// The best display name: `name`, else first and last name, else the email.
+    pub fn display_name(&self) -> String {
+        if let Some(name) = self.name.as_deref().filter(|n| !n.trim().is_empty()) {
+            return name.to_owned();
+        }
+        let joined = [self.first_name.as_deref(), self.last_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .filter(|part| !part.trim().is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        if joined.is_empty() {
+            self.email.clone()
+        } else {
+            joined
+        }
+    }
+
+    /// Whether the user holds the role with this slug.
+    pub fn has_role(&self, slug: &str) -> bool {
+        self.role.iter().chain(&self.roles).any(|r| r.slug == slug)
+    }
+}
+
+/// Treats an explicit `null` like an absent field.
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_profile_and_drops_raw_attributes() {
+        let json = r#"{"object": "profile", "id": "prof_01", "connection_id": "conn_01",
+            "connection_type": "OktaSAML", "organization_id": "org_01", "email": "todd@example.com",
+            "first_name": "Todd", "last_name": "Rundgren", "idp_id": "00u1",
+            "role": {"slug": "admin"}, "roles": [{"slug": "admin"}], "groups": ["Engineering"],
+            "custom_attributes": {"department": "R&D"}, "raw_attributes": {"secret": "assertion"}}"#;
+        let profile: Profile = serde_json::from_str(json).unwrap();
+        assert_eq!(profile.email, "todd@example.com");
+        assert!(profile.has_role("admin"));
+        assert_eq!(profile.display_name(), "Todd Rundgren");
+        let stored = serde_json::to_string(&profile).unwrap();
+        assert!(!stored.contains("assertion"));
+    }
+
+    #[test]
+    fn nulls_missing_fields_and_unknown_types_are_accepted() {
+        let json = r#"{"id": "prof_01", "email": "a@b.test", "first_name": null,
+            "last_name": null, "organization_id": null, "connection_type": "SomeNewSAML",
+            "roles": null, "role": null, "unknown_field": [1, 2]}"#;
+        let profile: Profile = serde_json::from_str(json).unwrap();
+        assert_eq!(profile.connection_type, "SomeNewSAML");
+        assert_eq!(profile.organization_id, None);
+        assert_eq!(profile.display_name(), "a@b.test");
+    }
+
+    #[test]
+    fn id_and_email_are_required() {
+        assert!(serde_json::from_str::<Profile>(r#"{"email": "a@b.test"}"#).is_err());
+        assert!(serde_json::from_str::<Profile>(r#"{"id": "prof_1"}"#).is_err());
+    }
+}

@@ -1,0 +1,267 @@
+//! Every response the crate writes itself: redirects, error pages, 401s and gRPC statuses.
+//!
+//! All of them are small, fully buffered and built from fixed text or escaped values: nothing a
+//! client sent is reflected raw.
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
+use http_body_util::Full;
+
+/// The body of the crate's own responses.
+pub(crate) type OwnBody = Full<Bytes>;
+
+/// Who is asking: it decides what an unauthenticated request gets back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Caller {
+    /// A browser navigating to a page: send it to the login.
+    Browser,
+    /// A program calling an API: 401 with JSON.
+    Api,
+    /// A gRPC client: a trailers-only UNAUTHENTICATED status.
+    Grpc,
+}
+
+impl Caller {
+    pub(crate) fn of(method: &Method, headers: &HeaderMap) -> Caller {
+        let header = |name| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+        };
+        if header(header::CONTENT_TYPE.as_str()).starts_with("application/grpc") {
+            return Caller::Grpc;
+        }
+        let navigating = (method == Method::GET || method == Method::HEAD)
+            && header(header::ACCEPT.as_str()).contains("text/html")
+            && !headers.contains_key(header::AUTHORIZATION)
+            && !headers.contains_key("x-requested-with")
+            && matches!(header("sec-fetch-mode"), "" | "navigate");
+        if navigating {
+            Caller::Browser
+        } else {
+            Caller::Api
+        }
+    }
+}
+
+/// A redirect with no body.
+pub(crate) fn redirect(status: StatusCode, location: &str) -> Response<OwnBody> {
+    let mut response = Response::new(OwnBody::default());
+    *response.status_mut() = status;
+    match HeaderValue::from_str(location) {
+        Ok(value) => {
+            response.headers_mut().insert(header::LOCATION, value);
+        }
+        // Locations are built from sanitised or encoded parts; refuse rather than guess.
+        Err(_) => *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR,
+    }
+    response
+}
+
+/// A link offered on an error page.
+pub(crate) struct Action<'a> {
+    pub(crate) href: &'a str,
+    pub(crate) label: &'a str,
+}
+
+/// A small, self-contained HTML page; every piece of text is escaped.
+pub(crate) fn page(
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    action: Option<Action<'_>>,
+) -> Response<OwnBody> {
+    let action = action.map_or_else(String::new, |a| {
+        format!(
+            r#"<p><a class="button" href="{}">{}</a></p>"#,
+            escape_html(a.href),
+            escape_html(a.label)
+        )
+    });
+    let html = format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>body{{font-family:system-ui,sans-serif;background:#f6f7f9;color:#1f2328;display:grid;place-items:center;min-height:90vh;margin:0}}
+main{{background:#fff;border:1px solid #d0d7de;border-radius:12px;padding:2rem 2.5rem;max-width:30rem;box-shadow:0 1px 3px rgba(0,0,0,.06)}}
+h1{{font-size:1.3rem;margin-top:0}}.button{{display:inline-block;background:#5b5bd6;color:#fff;padding:.55rem 1.1rem;border-radius:8px;text-decoration:none}}
+.code{{color:#57606a;font-size:.85rem}}</style></head>
+<body><main><h1>{title}</h1><p>{message}</p>{action}<p class="code">HTTP {code}</p></main></body></html>
+"#,
+        title = escape_html(title),
+        message = escape_html(message),
+        code = status.as_u16(),
+    );
+    let mut response = Response::new(OwnBody::from(html));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+}
+
+/// A small JSON error: `{"error": code, "message": text}`.
+pub(crate) fn json_error(status: StatusCode, code: &str, message: &str) -> Response<OwnBody> {
+    let body = serde_json::json!({ "error": code, "message": message }).to_string();
+    let mut response = Response::new(OwnBody::from(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// gRPC's answer to a call without a valid session: HTTP 200, trailers-only, status 16.
+pub(crate) fn grpc_unauthenticated(message: &'static str) -> Response<OwnBody> {
+    let mut response = Response::new(OwnBody::default());
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/grpc"),
+    );
+    headers.insert("grpc-status", HeaderValue::from_static("16"));
+    headers.insert("grpc-message", HeaderValue::from_static(message));
+    response
+}
+
+/// The answer to a request that needs a session and has none that verifies.
+pub(crate) fn unauthenticated(
+    caller: Caller,
+    login_location: &str,
+    reason: Reason,
+) -> Response<OwnBody> {
+    match caller {
+        Caller::Browser => {
+            let mut response = redirect(StatusCode::SEE_OTHER, login_location);
+            no_store(&mut response);
+            response
+        }
+        Caller::Api => {
+            let mut response = json_error(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                reason.message(),
+            );
+            let challenge = match reason {
+                Reason::Missing => r#"Bearer realm="sso""#,
+                Reason::Invalid => r#"Bearer realm="sso", error="invalid_token""#,
+            };
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+            response
+        }
+        // grpc-message is percent-encoded by spec; these fixed texts need no encoding.
+        Caller::Grpc => grpc_unauthenticated(match reason {
+            Reason::Missing => "sign-in required: send a session token as authorization: Bearer",
+            Reason::Invalid => "session token is invalid or expired",
+        }),
+    }
+}
+
+/// Why a request is unauthenticated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Reason {
+    Missing,
+    Invalid,
+}
+
+impl Reason {
+    fn message(self) -> &'static str {
+        match self {
+            Reason::Missing => "sign-in required",
+            Reason::Invalid => "the session is invalid or has expired",
+        }
+    }
+}
+
+/// 405 naming the one method the route takes.
+pub(crate) fn method_not_allowed(allow: &'static str) -> Response<OwnBody> {
+    let mut response = json_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "method not allowed on this route",
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    response
+}
+
+/// Responses that set or clear a session or a flow must never be stored by a cache.
+pub(crate) fn no_store(response: &mut Response<impl Sized>) {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+/// Escapes text for HTML element content and double-quoted attribute values.
+pub(crate) fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        pairs
+            .iter()
+            .map(|(k, v)| {
+                (
+                    http::HeaderName::from_static(k),
+                    HeaderValue::from_static(v),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn callers_are_told_apart() {
+        let html = headers(&[("accept", "text/html,application/xhtml+xml")]);
+        assert_eq!(Caller::of(&Method::GET, &html), Caller::Browser);
+        assert_eq!(Caller::of(&Method::POST, &html), Caller::Api);
+        let json = headers(&[("accept", "application/json")]);
+        assert_eq!(Caller::of(&Method::GET, &json), Caller::Api);
+        let xhr = headers(&[
+            ("accept", "text/html"),
+            ("x-requested-with", "XMLHttpRequest"),
+        ]);
+        assert_eq!(Caller::of(&Method::GET, &xhr), Caller::Api);
+        let fetch = headers(&[("accept", "text/html"), ("sec-fetch-mode", "cors")]);
+        assert_eq!(Caller::of(&Method::GET, &fetch), Caller::Api);
+        let grpc = headers(&[("content-type", "application/grpc+proto")]);
+        assert_eq!(Caller::of(&Method::POST, &grpc), Caller::Grpc);
+    }
+
+    #[test]
+    fn pages_escape_everything() {
+        let response = page(
+            StatusCode::BAD_REQUEST,
+            "<t>",
+            "<script>alert(1)</script>",
+            Some(Action {
+                href: "/x?a=\"b\"",
+                label: "go",
+            }),
+        );
+        let body = format!("{:?}", response.body());
+        assert!(!body.contains("<script>"));
+        assert!(body.contains("&lt;script&gt;"));
+    }
+}

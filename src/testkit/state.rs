@@ -1,0 +1,197 @@
+//! What the fake remembers: faults, request counts, pending sign-ins, codes and access tokens.
+//!
+//! Everything sits behind plain mutexes that are never held across an `.await`, and every map is
+//! bounded in size and age.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use super::seed::{Seed, UserRef};
+use super::{Endpoint, Fault};
+
+/// How many pending sign-ins, codes or access tokens the fake keeps at most.
+const CAPACITY: usize = 10_000;
+/// How long a sign-in page stays usable.
+const PENDING_LIFETIME: Duration = Duration::from_secs(10 * 60);
+/// How long a code stays valid unless changed with `set_code_lifetime` (as WorkOS).
+const DEFAULT_CODE_LIFETIME: Duration = Duration::from_secs(10 * 60);
+/// How long an access token works for `/sso/profile`; also the `expires_in` of token responses.
+pub(super) const ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(600);
+
+/// The state shared by the handle and every connection.
+pub(super) struct Shared {
+    pub(super) seed: Seed,
+    faults: Mutex<HashMap<Endpoint, Fault>>,
+    requests: [AtomicUsize; 3],
+    store: Mutex<Store>,
+    rng: SystemRandom,
+}
+
+impl Shared {
+    pub(super) fn new(seed: Seed) -> Shared {
+        Shared {
+            seed,
+            faults: Mutex::default(),
+            requests: Default::default(),
+            store: Mutex::new(Store::default()),
+            rng: SystemRandom::new(),
+        }
+    }
+
+    pub(super) fn set_fault(&self, endpoint: Endpoint, fault: Option<Fault>) {
+        let mut faults = lock(&self.faults);
+        match fault {
+            Some(fault) => faults.insert(endpoint, fault),
+            None => faults.remove(&endpoint),
+        };
+    }
+
+    pub(super) fn fault(&self, endpoint: Endpoint) -> Option<Fault> {
+        lock(&self.faults).get(&endpoint).cloned()
+    }
+
+    pub(super) fn count_request(&self, endpoint: Endpoint) {
+        self.requests[index(endpoint)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(super) fn requests(&self, endpoint: Endpoint) -> usize {
+        self.requests[index(endpoint)].load(Ordering::Relaxed)
+    }
+
+    pub(super) fn store(&self) -> MutexGuard<'_, Store> {
+        lock(&self.store)
+    }
+
+    /// 32 random bytes, base64url without padding; `None` only if the system RNG fails.
+    pub(super) fn random_token(&self) -> Option<String> {
+        let mut bytes = [0u8; 32];
+        self.rng.fill(&mut bytes).ok()?;
+        Some(URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    /// Issues a single-use code for `user`, optionally bound to a PKCE S256 challenge.
+    pub(super) fn issue_code(
+        &self,
+        user: UserRef,
+        code_challenge: Option<String>,
+    ) -> Option<String> {
+        let code = self.random_token()?;
+        let issued = IssuedCode {
+            user,
+            code_challenge,
+        };
+        self.store().codes.insert(code.clone(), issued);
+        Some(code)
+    }
+
+    /// Issues an access token that `/sso/profile` accepts for `user`.
+    pub(super) fn issue_access_token(&self, user: UserRef) -> Option<String> {
+        let token = self.random_token()?;
+        self.store().tokens.insert(token.clone(), user);
+        Some(token)
+    }
+}
+
+fn index(endpoint: Endpoint) -> usize {
+    match endpoint {
+        Endpoint::Authorize => 0,
+        Endpoint::Token => 1,
+        Endpoint::Profile => 2,
+    }
+}
+
+/// Locks a mutex, ignoring poisoning: the data stays consistent because no code panics while
+/// holding a lock, and a test tool must keep answering.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Pending sign-ins, issued codes and access tokens, each by its random id.
+pub(super) struct Store {
+    pub(super) pending: Expiring<Pending>,
+    pub(super) codes: Expiring<IssuedCode>,
+    pub(super) tokens: Expiring<UserRef>,
+}
+
+impl Default for Store {
+    fn default() -> Store {
+        Store {
+            pending: Expiring::new(PENDING_LIFETIME),
+            codes: Expiring::new(DEFAULT_CODE_LIFETIME),
+            tokens: Expiring::new(ACCESS_TOKEN_LIFETIME),
+        }
+    }
+}
+
+/// A validated authorize request: where to send the browser back, and what to bind the code to.
+pub(super) struct Authorization {
+    pub(super) redirect_uri: String,
+    pub(super) state: Option<String>,
+    pub(super) code_challenge: Option<String>,
+}
+
+/// An authorize request waiting on the sign-in page for the user to pick who they are.
+pub(super) struct Pending {
+    pub(super) authorization: Authorization,
+    /// The selected connections, as indexes into the seed.
+    pub(super) connections: Vec<usize>,
+}
+
+/// A code waiting to be exchanged.
+pub(super) struct IssuedCode {
+    pub(super) user: UserRef,
+    pub(super) code_challenge: Option<String>,
+}
+
+/// A map whose entries expire `lifetime` after insertion and which never holds more than
+/// [`CAPACITY`] entries (the oldest goes first).
+pub(super) struct Expiring<T> {
+    lifetime: Duration,
+    entries: HashMap<String, (Instant, T)>,
+}
+
+impl<T> Expiring<T> {
+    fn new(lifetime: Duration) -> Expiring<T> {
+        Expiring {
+            lifetime,
+            entries: HashMap::new(),
+        }
+    }
+
+    /// Changes the lifetime of every entry, including those already inserted.
+    pub(super) fn set_lifetime(&mut self, lifetime: Duration) {
+        self.lifetime = lifetime;
+    }
+
+    pub(super) fn insert(&mut self, key: String, value: T) {
+        if self.entries.len() >= CAPACITY {
+            let lifetime = self.lifetime;
+            self.entries.retain(|_, (at, _)| at.elapsed() < lifetime);
+        }
+        if self.entries.len() >= CAPACITY {
+            let oldest = self.entries.iter().min_by_key(|(_, (at, _))| *at);
+            if let Some(oldest) = oldest.map(|(key, _)| key.clone()) {
+                self.entries.remove(&oldest);
+            }
+        }
+        self.entries.insert(key, (Instant::now(), value));
+    }
+
+    /// Removes the entry and returns it if it had not expired yet.
+    pub(super) fn take(&mut self, key: &str) -> Option<T> {
+        let (at, value) = self.entries.remove(key)?;
+        (at.elapsed() < self.lifetime).then_some(value)
+    }
+
+    /// The entry, if present and not expired.
+    pub(super) fn get(&self, key: &str) -> Option<&T> {
+        let (at, value) = self.entries.get(key)?;
+        (at.elapsed() < self.lifetime).then_some(value)
+    }
+}
