@@ -39,6 +39,7 @@
 //! # }
 //! ```
 
+mod dev;
 mod page;
 mod routes;
 mod seed;
@@ -57,6 +58,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
+pub use dev::DevSetup;
 pub use seed::{Seed, SeedConnection, SeedUser};
 use state::Shared;
 
