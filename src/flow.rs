@@ -127,7 +127,11 @@ impl LoginRequest {
             let (slot, max) = match &*name {
                 "login_hint" => (&mut login.login_hint, 320),
                 "domain_hint" => (&mut login.domain_hint, 253),
-                "return_to" => (&mut login.return_to, usize::MAX),
+                // Any value: `safe_return_to` replaces what is not a local path.
+                "return_to" => {
+                    login.return_to = Some(value.into_owned());
+                    continue;
+                }
                 _ => continue,
             };
             if value.len() > max || value.chars().any(char::is_control) {
@@ -438,6 +442,8 @@ mod tests {
         assert!(LoginRequest::parse(Some("organization=org_1&organization=org_2")).is_err());
         assert!(LoginRequest::parse(Some("organization=nope")).is_err());
         assert!(LoginRequest::parse(Some("login_hint=a%0d%0ab")).is_err());
+        let odd = LoginRequest::parse(Some("return_to=%2Fa%0d%0aSet-Cookie:x")).unwrap();
+        assert_eq!(odd.return_to.as_deref(), Some("/a\r\nSet-Cookie:x"));
     }
 
     #[test]

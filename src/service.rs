@@ -162,11 +162,12 @@ impl<S> SsoService<S> {
             SessionSource::Bearer => None,
         };
         let session = Sessions::metadata(&verified.claims, source);
+        let session_id = shared.config.store.is_some().then(|| session.id.clone());
         let extensions = request.extensions_mut();
         extensions.insert(verified.claims.profile);
-        extensions.insert(session.clone());
+        extensions.insert(session);
 
-        let Some(store) = shared.config.store.clone() else {
+        let (Some(store), Some(session_id)) = (shared.config.store.clone(), session_id) else {
             return ResponseFuture::inner(self.inner.call(request), set_cookie);
         };
         // The instance that was polled ready is the one that gets called.
@@ -174,7 +175,7 @@ impl<S> SsoService<S> {
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let shared = shared.clone();
         ResponseFuture::deferred(async move {
-            match store.is_revoked(&session.id).await {
+            match store.is_revoked(&session_id).await {
                 Ok(false) => Deferred::Call {
                     future: inner.call(request),
                     set_cookie,

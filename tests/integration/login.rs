@@ -172,6 +172,8 @@ async fn return_to_is_followed_when_local_and_replaced_when_not() {
         "%2F%2Fevil.test",
         "%2F%5Cevil.test",
         "%2Fauth%2Flogin",
+        "%2Fa%0D%0ASet-Cookie%3Ax%3Dy",
+        "%09%2F%2Fevil.test",
     ] {
         let browser = Browser::new();
         let (hops, page) = browser
