@@ -35,6 +35,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let config = dev
         .builder
         .public_paths(["/public", "/favicon.ico"])
+        .after_logout("/public")
         .build()?;
     let sso = SsoLayer::new(config);
 
