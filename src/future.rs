@@ -7,17 +7,12 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use bytes::Bytes;
 use http::{HeaderValue, Response, header};
-use http_body_util::{Either, Full};
 use pin_project_lite::pin_project;
 
+use crate::body::ResponseBody;
 use crate::response::{self, OwnBody};
 use crate::store::BoxFuture;
-
-/// The response body of [`SsoService`](crate::SsoService): the inner service's body, or a
-/// small buffered body for the crate's own responses.
-pub type ResponseBody<B> = Either<B, Full<Bytes>>;
 
 pin_project! {
     /// The future of [`SsoService`](crate::SsoService).
@@ -98,7 +93,7 @@ where
                         response.headers_mut().append(header::SET_COOKIE, cookie);
                         response::no_store(&mut response);
                     }
-                    return Poll::Ready(Ok(response.map(Either::Left)));
+                    return Poll::Ready(Ok(response.map(ResponseBody::inner)));
                 }
                 KindProj::Ready { response } => response
                     .take()
@@ -112,7 +107,7 @@ where
                     Deferred::Respond(response) => response,
                 },
             };
-            return Poll::Ready(Ok(own.map(Either::Right)));
+            return Poll::Ready(Ok(own.map(ResponseBody::own)));
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::flow::Flows;
 use crate::profile::Profile;
 use crate::secret::Token;
 use crate::service::SsoService;
-use crate::session::{Sessions, unix_now};
+use crate::session::{Session, Sessions, unix_now};
 
 /// Adds WorkOS single sign-on to a Tower service.
 ///
@@ -30,7 +30,7 @@ use crate::session::{Sessions, unix_now};
 /// ```
 #[derive(Clone)]
 pub struct SsoLayer {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
 }
 
 impl SsoLayer {
@@ -49,14 +49,26 @@ impl SsoLayer {
         &self.shared.config
     }
 
-    /// Mints a session token for `profile`, as a sign-in would: for API and gRPC clients that
-    /// present it as `Authorization: Bearer`. Returns `None` if the profile is too large.
+    /// Mints a token for a new session of `profile`, as a sign-in would (for a service account,
+    /// say). Clients present it as `Authorization: Bearer`. `None` if the profile is too large.
+    ///
+    /// To hand a signed-in user's session to a CLI or gRPC client, prefer
+    /// [`issue_session_token_for`](Self::issue_session_token_for).
     pub fn issue_session_token(&self, profile: &Profile) -> Option<Token> {
         let now = self.shared.now();
         self.shared
             .sessions
             .issue(profile, now)
             .map(|(token, _)| token)
+    }
+
+    /// Mints another token for a session that is already signed in, e.g. in a handler that
+    /// hands the user's session to a command-line or gRPC client. It shares the session's id
+    /// (logging out with a store revokes both) and never outlives its absolute lifetime.
+    /// `None` if the session has reached that end or the profile is too large.
+    pub fn issue_session_token_for(&self, session: &Session, profile: &Profile) -> Option<Token> {
+        let now = self.shared.now();
+        self.shared.sessions.issue_for(profile, session, now)
     }
 }
 

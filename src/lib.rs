@@ -27,6 +27,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod body;
 mod callback;
 mod client;
 mod config;
@@ -47,6 +48,7 @@ mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
+pub use body::{BoxError, ResponseBody};
 pub use config::{
     AccessPolicy, Clock, ConfigError, DEFAULT_API_BASE_URL, IdpInitiatedLogin, SsoConfig,
     SsoConfigBuilder,
@@ -54,7 +56,7 @@ pub use config::{
 #[cfg(feature = "axum")]
 pub use extract::SsoRejection;
 pub use flow::{InvalidSelector, Selector};
-pub use future::{ResponseBody, ResponseFuture};
+pub use future::ResponseFuture;
 pub use layer::SsoLayer;
 pub use profile::{Profile, Role};
 pub use secret::{ApiKey, SessionSecret, Token};

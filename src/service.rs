@@ -7,9 +7,10 @@ use std::task::{Context, Poll};
 use http::{Method, Request, Response, StatusCode};
 use tower::Service;
 
+use crate::body::ResponseBody;
 use crate::callback::{self, Callback};
 use crate::flow::LoginRequest;
-use crate::future::{Deferred, ResponseBody, ResponseFuture};
+use crate::future::{Deferred, ResponseFuture};
 use crate::layer::Shared;
 use crate::logout::{self, Logout};
 use crate::profile::Profile;

@@ -199,15 +199,41 @@ impl Sessions {
     /// A new session for a fresh sign-in, with a new `sid` (no session fixation). Large optional
     /// profile fields are dropped rather than writing a cookie browsers would refuse.
     pub(crate) fn issue(&self, profile: &Profile, now: u64) -> Option<(Token, SessionClaims)> {
+        self.issue_within(profile, crypto::random_token(16), now, now)
+    }
+
+    /// Another token for a session already signed in (for an API or gRPC client): same `sid`,
+    /// so revoking the session revokes it too, and the same absolute end.
+    pub(crate) fn issue_for(
+        &self,
+        profile: &Profile,
+        session: &Session,
+        now: u64,
+    ) -> Option<Token> {
+        let auth_time = unix_now(session.authenticated_at);
+        if now >= auth_time.saturating_add(self.absolute) {
+            return None;
+        }
+        self.issue_within(profile, session.id.clone(), auth_time, now)
+            .map(|(token, _)| token)
+    }
+
+    fn issue_within(
+        &self,
+        profile: &Profile,
+        sid: String,
+        auth_time: u64,
+        now: u64,
+    ) -> Option<(Token, SessionClaims)> {
         let mut claims = SessionClaims {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             sub: profile.id.clone(),
-            sid: crypto::random_token(16),
+            sid,
             typ: SESSION_TYP.to_owned(),
             iat: now,
-            exp: now + self.idle,
-            auth_time: now,
+            exp: (now + self.idle).min(auth_time.saturating_add(self.absolute)),
+            auth_time,
             profile: profile.clone(),
         };
         let token = self.ring.sign(&claims);
@@ -452,6 +478,23 @@ mod tests {
         assert_eq!(
             sessions.verify(forged.expose(), T0).err(),
             Some(TokenError::UnknownKey)
+        );
+    }
+
+    #[test]
+    fn tokens_for_an_existing_session_keep_its_id_and_absolute_end() {
+        let sessions = Sessions::new(&config());
+        let (_, claims) = sessions.issue(&profile(), T0).unwrap();
+        let session = Sessions::metadata(&claims, SessionSource::Cookie);
+        let late = T0 + 8 * 3600 - 60;
+        let token = sessions.issue_for(&profile(), &session, late).unwrap();
+        let verified = sessions.verify(token.expose(), late).unwrap();
+        assert_eq!(verified.claims.sid, claims.sid);
+        assert_eq!(verified.claims.exp, T0 + 8 * 3600);
+        assert!(
+            sessions
+                .issue_for(&profile(), &session, T0 + 8 * 3600)
+                .is_none()
         );
     }
 

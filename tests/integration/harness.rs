@@ -75,20 +75,26 @@ pub async fn start_with(
     workos: MockWorkOs,
     configure: impl FnOnce(SsoConfigBuilder) -> SsoConfigBuilder,
 ) -> App {
+    start_with_base(workos, |_, builder| configure(builder)).await
+}
+
+/// Like [`start_with`], but `configure` also gets the app's base URL (`http://127.0.0.1:port`).
+pub async fn start_with_base(
+    workos: MockWorkOs,
+    configure: impl FnOnce(&str, SsoConfigBuilder) -> SsoConfigBuilder,
+) -> App {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let clock_offset = Arc::new(AtomicU64::new(0));
     let offset = clock_offset.clone();
-    let builder = SsoConfig::builder()
-        .api_key(workos.api_key())
-        .client_id(workos.client_id())
-        .api_base_url(workos.base_url())
-        .redirect_uri(format!("{base}/auth/callback"))
-        .session_secret(SECRET.to_vec())
+    let builder = base_config(&workos, &base)
         .public_paths(["/public", "/public/*"])
-        .workos_timeouts(Duration::from_secs(2), Duration::from_secs(3))
         .clock(move || SystemTime::now() + Duration::from_secs(offset.load(Ordering::SeqCst)));
-    let layer = SsoLayer::new(configure(builder).build().expect("valid test config"));
+    let layer = SsoLayer::new(
+        configure(&base, builder)
+            .build()
+            .expect("valid test config"),
+    );
     let app = routes().layer(layer.clone());
     let server = tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
@@ -207,4 +213,33 @@ pub fn api() -> Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
+}
+
+/// The harness's configuration for another server at `base` (gRPC, plain hyper) against
+/// `workos`: the same session secret and client id as [`start`]'s apps, so sessions issued by one
+/// verify on the other, and Acme's organization as the default selector.
+pub fn config_for(workos: &MockWorkOs, base: &str) -> SsoConfigBuilder {
+    base_config(workos, base)
+        .default_selector(tower_workos_sso::Selector::organization("org_01ACME").unwrap())
+}
+
+/// What every test server shares: the fake's credentials, the test secret, short timeouts.
+fn base_config(workos: &MockWorkOs, base: &str) -> SsoConfigBuilder {
+    SsoConfig::builder()
+        .api_key(workos.api_key())
+        .client_id(workos.client_id())
+        .api_base_url(workos.base_url())
+        .redirect_uri(format!("{base}/auth/callback"))
+        .session_secret(SECRET.to_vec())
+        .workos_timeouts(Duration::from_secs(2), Duration::from_secs(3))
+}
+
+/// A profile as WorkOS would return it for alice, for minting tokens directly.
+pub fn alice() -> Profile {
+    serde_json::from_value(serde_json::json!({
+        "id": "prof_01ALICE", "email": "alice@example.com", "first_name": "Alice",
+        "last_name": "Liddell", "organization_id": "org_01ACME",
+        "connection_id": "conn_01ACMEOKTA", "connection_type": "OktaSAML",
+    }))
+    .expect("a valid profile")
 }

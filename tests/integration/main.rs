@@ -2,7 +2,9 @@
 //! standing in for WorkOS, and a cookie-keeping client.
 
 mod failures;
+mod grpc;
 mod harness;
+mod hyper_login;
 mod login;
 mod policy;
 mod session;
