@@ -29,15 +29,15 @@ pub(crate) struct Exchange {
 
 /// What the callback URL carried. Repeated parameters make it malformed.
 #[derive(Default)]
-struct CallbackQuery {
-    code: Option<String>,
-    state: Option<String>,
-    error: Option<String>,
-    connection_id: Option<String>,
+pub(crate) struct CallbackQuery {
+    pub(crate) code: Option<String>,
+    pub(crate) state: Option<String>,
+    pub(crate) error: Option<String>,
+    pub(crate) connection_id: Option<String>,
 }
 
 impl CallbackQuery {
-    fn parse(query: Option<&str>) -> Option<Self> {
+    pub(crate) fn parse(query: Option<&str>) -> Option<Self> {
         let query = query.unwrap_or("");
         if query.len() > MAX_QUERY_LEN {
             return None;
@@ -346,7 +346,7 @@ fn retry_link(shared: &Shared, flow: Option<&FlowClaims>) -> String {
 }
 
 /// The callback URL holds a code: keep it out of caches and `Referer` headers.
-fn private(response: &mut Response<OwnBody>) {
+pub(crate) fn private(response: &mut Response<OwnBody>) {
     response::no_store(response);
     response.headers_mut().insert(
         header::REFERRER_POLICY,

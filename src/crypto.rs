@@ -30,7 +30,17 @@ pub(crate) fn derive_key(secret: &[u8], purpose: &str) -> Vec<u8> {
 
 /// Equality whose time does not depend on where the inputs differ.
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    #[cfg(test)]
+    COMPARED.with(|compared| compared.borrow_mut().push((a.to_vec(), b.to_vec())));
     constant_time::verify_slices_are_equal(a, b).is_ok()
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Every pair `constant_time_eq` compared on this thread: unit tests use it to prove that a
+    /// secret comparison goes through it (SECURITY.md S8), which timing cannot show reliably.
+    pub(crate) static COMPARED: std::cell::RefCell<Vec<(Vec<u8>, Vec<u8>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
 }
 
 #[cfg(test)]

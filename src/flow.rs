@@ -150,7 +150,7 @@ pub(crate) struct FlowClaims {
     aud: String,
     typ: String,
     /// The `state` sent to WorkOS.
-    st: String,
+    pub(crate) st: String,
     /// The PKCE verifier.
     pv: String,
     /// Where to go after sign-in (already sanitised).
@@ -188,6 +188,11 @@ pub(crate) enum FlowLookup {
         cookie: String,
     },
 }
+
+/// The most bytes (`name=value`) all flow cookies of a browser may take together. With the
+/// session cookie (at most ~3.8 KB) the crate's cookies stay under the 8 KiB that common servers
+/// and proxies accept for one header line, however many logins a browser starts.
+const MAX_FLOW_BYTES: usize = 4096;
 
 /// Starts login flows and finds them again at the callback.
 pub(crate) struct Flows {
@@ -276,27 +281,24 @@ impl Flows {
         }
 
         let mut response = response::redirect(StatusCode::FOUND, &url.finish());
+        let name = self.cookie_for(&state);
         let cookies = response.headers_mut();
-        for stale in self.overflow(headers, now) {
+        for stale in self.overflow(headers, now, name.len() + 1 + token.expose().len()) {
             cookies.append(header::SET_COOKIE, cookie::clear_cookie(stale, self.secure));
         }
         cookies.append(
             header::SET_COOKIE,
-            cookie::set_cookie(
-                &self.cookie_for(&state),
-                token.expose(),
-                self.lifetime,
-                self.secure,
-            ),
+            cookie::set_cookie(&name, token.expose(), self.lifetime, self.secure),
         );
         response::no_store(&mut response);
         response
     }
 
-    /// Flow cookies to delete so that, with the new one, at most `max` remain: the invalid and
-    /// expired first, then the oldest. Bounded: at most a few dozen are ever verified.
-    fn overflow<'a>(&self, headers: &'a HeaderMap, now: u64) -> Vec<&'a str> {
-        let mut flows: Vec<(&str, u64)> = cookie::request_cookies(headers)
+    /// Flow cookies to delete so that, with the new one (`new_len` bytes as `name=value`), at
+    /// most `max` remain and together they take at most [`MAX_FLOW_BYTES`]: the invalid and
+    /// expired go first, then the oldest. Bounded: at most a few dozen are ever verified.
+    fn overflow<'a>(&self, headers: &'a HeaderMap, now: u64, new_len: usize) -> Vec<&'a str> {
+        let mut flows: Vec<(&str, u64, usize)> = cookie::request_cookies(headers)
             .filter(|(name, _)| name.starts_with(&self.prefix))
             .enumerate()
             .map(|(i, (name, value))| {
@@ -304,17 +306,24 @@ impl Flows {
                     .then(|| self.verify(value, now).ok())
                     .flatten()
                     .map_or(0, |claims| claims.iat);
-                (name, iat)
+                (name, iat, name.len() + 1 + value.len())
             })
             .collect();
-        if flows.len() < self.max {
-            return Vec::new();
-        }
-        flows.sort_by_key(|(_, iat)| std::cmp::Reverse(*iat));
+        flows.sort_by_key(|(_, iat, _)| std::cmp::Reverse(*iat));
+        // Keep the newest while both caps allow; once one does not fit, it and all older go.
+        let mut bytes = new_len;
+        let keep = flows
+            .iter()
+            .take(self.max - 1)
+            .take_while(|(_, _, len)| {
+                bytes += len;
+                bytes <= MAX_FLOW_BYTES
+            })
+            .count();
         flows
-            .split_off(self.max - 1)
+            .split_off(keep)
             .into_iter()
-            .map(|(name, _)| name)
+            .map(|(name, _, _)| name)
             .collect()
     }
 
@@ -378,6 +387,11 @@ fn is_safe_return_to(config: &SsoConfig, path: &str) -> bool {
             return false;
         }
         let route = current.split(['?', '#']).next().unwrap_or_default();
+        // Dot and empty segments: browsers and proxies resolve `/a/../auth/login` or
+        // `/auth//login` to an SSO route, and `/.//host` to a path starting with `//`.
+        if route.contains("//") || route.split('/').any(|seg| seg == "." || seg == "..") {
+            return false;
+        }
         let route = route.trim_end_matches('/');
         if [
             &config.login_path,
@@ -501,6 +515,52 @@ mod tests {
     }
 
     #[test]
+    fn the_state_is_compared_in_constant_time() {
+        let config = config();
+        let flows = Flows::new(&config);
+        let response = flows.start(
+            &config,
+            LoginRequest::default(),
+            Selector::Organization("org_1".into()),
+            &HeaderMap::new(),
+            1000,
+        );
+        let location = response.headers()[header::LOCATION].to_str().unwrap();
+        let state = form_urlencoded::parse(location.split_once('?').unwrap().1.as_bytes())
+            .find(|(k, _)| k == "state")
+            .unwrap()
+            .1
+            .into_owned();
+        let set_cookie = response.headers()[header::SET_COOKIE].to_str().unwrap();
+        let value = set_cookie
+            .split(';')
+            .next()
+            .unwrap()
+            .split_once('=')
+            .unwrap()
+            .1;
+        // A near miss (last character changed) whose cookie name was made to match, so the
+        // lookup reaches the comparison of the signed state with the query's.
+        let mut near = state.clone().into_bytes();
+        *near.last_mut().unwrap() ^= 1;
+        let near = String::from_utf8(near).unwrap();
+        for (asked, found) in [(&near, false), (&state, true)] {
+            let mut headers = HeaderMap::new();
+            let cookie = format!("{}={value}", flows.cookie_for(asked));
+            headers.insert(header::COOKIE, HeaderValue::from_str(&cookie).unwrap());
+            crypto::COMPARED.with(|c| c.borrow_mut().clear());
+            let lookup = flows.find(&headers, asked, 1001);
+            assert_eq!(matches!(lookup, FlowLookup::Found { .. }), found);
+            assert!(found || matches!(lookup, FlowLookup::Invalid { .. }));
+            let compared = crypto::COMPARED.with(|c| c.borrow().clone());
+            assert!(
+                compared.contains(&(state.clone().into_bytes(), asked.clone().into_bytes())),
+                "the state comparison did not go through constant_time_eq"
+            );
+        }
+    }
+
+    #[test]
     fn flow_cookies_are_capped() {
         let config = config();
         let flows = Flows::new(&config);
@@ -531,6 +591,66 @@ mod tests {
             assert!(jar.len() <= config.max_flows, "{} flow cookies", jar.len());
         }
         assert_eq!(jar.len(), config.max_flows);
+    }
+
+    #[test]
+    fn flow_cookies_stay_within_a_byte_budget() {
+        let config = config();
+        let flows = Flows::new(&config);
+        let long = format!("/{}", "r".repeat(MAX_RETURN_TO - 1));
+        let mut jar: Vec<String> = Vec::new();
+        for i in 0..10 {
+            let mut headers = HeaderMap::new();
+            if !jar.is_empty() {
+                headers.insert(
+                    header::COOKIE,
+                    HeaderValue::from_str(&jar.join("; ")).unwrap(),
+                );
+            }
+            let login = LoginRequest {
+                return_to: Some(if i % 3 == 0 { long.clone() } else { "/".into() }),
+                ..LoginRequest::default()
+            };
+            let response = flows.start(
+                &config,
+                login,
+                Selector::Provider("GoogleOAuth".into()),
+                &headers,
+                1000 + i,
+            );
+            for line in response.headers().get_all(header::SET_COOKIE) {
+                let (pair, _) = line.to_str().unwrap().split_once(';').unwrap();
+                let (name, value) = pair.split_once('=').unwrap();
+                jar.retain(|c| !c.starts_with(&format!("{name}=")));
+                if !value.is_empty() {
+                    jar.push(pair.to_owned());
+                }
+            }
+            let bytes: usize = jar.iter().map(String::len).sum();
+            assert!(bytes <= MAX_FLOW_BYTES, "{bytes} bytes of flow cookies");
+            assert!(!jar.is_empty() && jar.len() <= config.max_flows);
+        }
+    }
+
+    /// Fuzzing finding (`return_to` target): `/+a/../k/..//+a/..` passed, yet a browser
+    /// resolves its dot segments to `//`; `/a/../auth/login` likewise reached an SSO route.
+    #[test]
+    fn return_to_refuses_dot_and_empty_segments() {
+        let config = config();
+        for bad in [
+            "/+a/../k/..//+a/..",
+            "/x/../auth/login",
+            "/.//evil.test",
+            "/auth//login",
+            "/a/.",
+            "/x/%2e%2e/auth/logout",
+            "/x/%252E%252E/auth/callback?code=1",
+        ] {
+            assert_eq!(safe_return_to(&config, Some(bad)), "/", "{bad:?}");
+        }
+        for good in ["/a/b/", "/a.b/..c/d..", "/x?next=/a/../b", "/x#//y"] {
+            assert_eq!(safe_return_to(&config, Some(good)), good);
+        }
     }
 
     #[test]

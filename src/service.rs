@@ -79,7 +79,9 @@ where
             ResponseFuture::ready(login(shared, &request))
         } else if path == shared.config.callback_path {
             if request.method() != Method::GET {
-                return ResponseFuture::ready(response::method_not_allowed("GET"));
+                let mut refused = response::method_not_allowed("GET");
+                callback::private(&mut refused);
+                return ResponseFuture::ready(refused);
             }
             match callback::begin(shared, request.uri().query(), request.headers()) {
                 Callback::Respond(response) => ResponseFuture::ready(response),
