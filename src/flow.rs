@@ -560,34 +560,45 @@ mod tests {
         }
     }
 
+    /// Starts a login in a browser whose cookies are `jar` (`name=value` pairs) and applies the
+    /// response's `Set-Cookie` lines to it, as a browser would.
+    fn start_in_jar(
+        flows: &Flows,
+        config: &SsoConfig,
+        jar: &mut Vec<String>,
+        return_to: &str,
+        now: u64,
+    ) {
+        let mut headers = HeaderMap::new();
+        if !jar.is_empty() {
+            headers.insert(
+                header::COOKIE,
+                HeaderValue::from_str(&jar.join("; ")).unwrap(),
+            );
+        }
+        let login = LoginRequest {
+            return_to: Some(return_to.to_owned()),
+            ..LoginRequest::default()
+        };
+        let selector = Selector::Provider("GoogleOAuth".into());
+        let response = flows.start(config, login, selector, &headers, now);
+        for line in response.headers().get_all(header::SET_COOKIE) {
+            let (pair, _) = line.to_str().unwrap().split_once(';').unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            jar.retain(|c| !c.starts_with(&format!("{name}=")));
+            if !value.is_empty() {
+                jar.push(pair.to_owned());
+            }
+        }
+    }
+
     #[test]
     fn flow_cookies_are_capped() {
         let config = config();
         let flows = Flows::new(&config);
-        let mut jar: Vec<String> = Vec::new();
+        let mut jar = Vec::new();
         for i in 0..10 {
-            let mut headers = HeaderMap::new();
-            if !jar.is_empty() {
-                headers.insert(
-                    header::COOKIE,
-                    HeaderValue::from_str(&jar.join("; ")).unwrap(),
-                );
-            }
-            let response = flows.start(
-                &config,
-                LoginRequest::default(),
-                Selector::Provider("GoogleOAuth".into()),
-                &headers,
-                1000 + i,
-            );
-            for line in response.headers().get_all(header::SET_COOKIE) {
-                let (pair, _) = line.to_str().unwrap().split_once(';').unwrap();
-                let (name, value) = pair.split_once('=').unwrap();
-                jar.retain(|c| !c.starts_with(&format!("{name}=")));
-                if !value.is_empty() {
-                    jar.push(pair.to_owned());
-                }
-            }
+            start_in_jar(&flows, &config, &mut jar, "/", 1000 + i);
             assert!(jar.len() <= config.max_flows, "{} flow cookies", jar.len());
         }
         assert_eq!(jar.len(), config.max_flows);
@@ -598,34 +609,10 @@ mod tests {
         let config = config();
         let flows = Flows::new(&config);
         let long = format!("/{}", "r".repeat(MAX_RETURN_TO - 1));
-        let mut jar: Vec<String> = Vec::new();
+        let mut jar = Vec::new();
         for i in 0..10 {
-            let mut headers = HeaderMap::new();
-            if !jar.is_empty() {
-                headers.insert(
-                    header::COOKIE,
-                    HeaderValue::from_str(&jar.join("; ")).unwrap(),
-                );
-            }
-            let login = LoginRequest {
-                return_to: Some(if i % 3 == 0 { long.clone() } else { "/".into() }),
-                ..LoginRequest::default()
-            };
-            let response = flows.start(
-                &config,
-                login,
-                Selector::Provider("GoogleOAuth".into()),
-                &headers,
-                1000 + i,
-            );
-            for line in response.headers().get_all(header::SET_COOKIE) {
-                let (pair, _) = line.to_str().unwrap().split_once(';').unwrap();
-                let (name, value) = pair.split_once('=').unwrap();
-                jar.retain(|c| !c.starts_with(&format!("{name}=")));
-                if !value.is_empty() {
-                    jar.push(pair.to_owned());
-                }
-            }
+            let return_to = if i % 3 == 0 { long.as_str() } else { "/" };
+            start_in_jar(&flows, &config, &mut jar, return_to, 1000 + i);
             let bytes: usize = jar.iter().map(String::len).sum();
             assert!(bytes <= MAX_FLOW_BYTES, "{bytes} bytes of flow cookies");
             assert!(!jar.is_empty() && jar.len() <= config.max_flows);
