@@ -630,9 +630,15 @@ fn parse_url(setting: &'static str, text: &str) -> Result<ParsedUrl, ConfigError
         }
         _ => return Err(ConfigError::new(setting, "must be an http(s) URL")),
     }
+    // The origin as browsers serialise it in `Origin`: lowercase host, no default port.
+    let host = authority.host().to_ascii_lowercase();
+    let origin = match (scheme, authority.port_u16()) {
+        ("https", Some(443)) | ("http", Some(80)) | (_, None) => format!("{scheme}://{host}"),
+        (_, Some(port)) => format!("{scheme}://{host}:{port}"),
+    };
     Ok(ParsedUrl {
         scheme: scheme.to_owned(),
-        origin: format!("{scheme}://{}", authority.as_str().to_ascii_lowercase()),
+        origin,
         path: uri.path().to_owned(),
         has_query: uri.query().is_some(),
     })
@@ -721,6 +727,25 @@ mod tests {
             .unwrap();
         assert!(dev.dev_cookies);
         assert_eq!(dev.origin, "http://localhost:3000");
+    }
+
+    #[test]
+    fn the_origin_drops_default_ports_as_browsers_do() {
+        let explicit = valid()
+            .redirect_uri("https://App.Example.com:443/auth/callback")
+            .build()
+            .unwrap();
+        assert_eq!(explicit.origin, "https://app.example.com");
+        let dev = valid()
+            .redirect_uri("http://localhost:80/auth/callback")
+            .build()
+            .unwrap();
+        assert_eq!(dev.origin, "http://localhost");
+        let other = valid()
+            .redirect_uri("https://app.example.com:8443/auth/callback")
+            .build()
+            .unwrap();
+        assert_eq!(other.origin, "https://app.example.com:8443");
     }
 
     #[test]
