@@ -389,7 +389,7 @@ fn is_safe_return_to(config: &SsoConfig, path: &str) -> bool {
         let route = current.split(['?', '#']).next().unwrap_or_default();
         // Dot and empty segments: browsers and proxies resolve `/a/../auth/login` or
         // `/auth//login` to an SSO route, and `/.//host` to a path starting with `//`.
-        if route.contains("//") || route.split('/').any(|seg| seg == "." || seg == "..") {
+        if route.contains("//") || route.split('/').any(is_dot_segment) {
             return false;
         }
         let route = route.trim_end_matches('/');
@@ -412,6 +412,12 @@ fn is_safe_return_to(config: &SsoConfig, path: &str) -> bool {
         current = decoded;
     }
     false
+}
+
+/// `.` or `..` as browsers read a path segment (URL standard): any of its dots may be `%2e`.
+fn is_dot_segment(segment: &str) -> bool {
+    let dots = segment.to_ascii_lowercase().replace("%2e", ".");
+    dots == "." || dots == ".."
 }
 
 fn looks_local(path: &str) -> bool {
@@ -619,13 +625,19 @@ mod tests {
         }
     }
 
-    /// Fuzzing finding (`return_to` target): `/+a/../k/..//+a/..` passed, yet a browser
-    /// resolves its dot segments to `//`; `/a/../auth/login` likewise reached an SSO route.
+    /// Fuzzing findings (`return_to` target): `/+a/../k/..//+a/..` passed, yet a browser
+    /// resolves its dot segments to `//`; `/a/../auth/login` likewise reached an SSO route;
+    /// and `/%23/%2e./auth/callback` too, as browsers read `%2e.` as `..` in the raw path while
+    /// the decoded text hides the rest behind a `#`.
     #[test]
     fn return_to_refuses_dot_and_empty_segments() {
         let config = config();
         for bad in [
             "/+a/../k/..//+a/..",
+            "/%23/%2e./auth/callback",
+            "/%3F/.%2E/auth/login",
+            "/x/%2e%2e/%2E/auth/logout",
+            "/x/.%2e//evil.test",
             "/x/../auth/login",
             "/.//evil.test",
             "/auth//login",
@@ -635,7 +647,13 @@ mod tests {
         ] {
             assert_eq!(safe_return_to(&config, Some(bad)), "/", "{bad:?}");
         }
-        for good in ["/a/b/", "/a.b/..c/d..", "/x?next=/a/../b", "/x#//y"] {
+        for good in [
+            "/a/b/",
+            "/a.b/..c/d..",
+            "/x?next=/a/../b",
+            "/x#//y",
+            "/%2e%2ex/.x.",
+        ] {
             assert_eq!(safe_return_to(&config, Some(good)), good);
         }
     }
