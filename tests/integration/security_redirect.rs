@@ -28,6 +28,7 @@ fn open_redirect_payloads(app: &App) -> Vec<String> {
         "/ /evil.test",
         "/.//evil.test",
         "/a/..//evil.test",
+        "/x/.%2e//evil.test",
         // Backslashes, which browsers read as slashes.
         "/\\evil.test",
         "\\\\evil.test",
@@ -198,6 +199,10 @@ async fn r2_return_to_the_sso_routes_is_replaced_so_login_never_loops() {
         "/auth//login",
         "/public/../auth/login",
         "/./auth/callback",
+        // Dot segments spelled with %2e, which browsers resolve like dots (found by fuzzing).
+        "/%23/%2e./auth/callback",
+        "/%3F/.%2E/auth/login",
+        "/public/%2e%2e/auth/logout",
     ] {
         let (last, page) = sign_in_returning_to(&app, &browser, payload).await;
         assert_eq!(last, app.url("/"), "{payload}");
