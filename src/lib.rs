@@ -37,6 +37,9 @@ mod crypto;
 mod extract;
 mod flow;
 mod future;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod layer;
 mod logout;
 mod profile;

@@ -21,7 +21,7 @@ use crate::secret::{SessionSecret, Token};
 /// The longest token the crate reads: anything longer is refused before any parsing.
 pub(crate) const MAX_TOKEN_LEN: usize = 4096;
 /// The longest session token the crate writes, so the whole `Set-Cookie` stays under 4 KB.
-const MAX_ISSUED_LEN: usize = 3800;
+pub(crate) const MAX_ISSUED_LEN: usize = 3800;
 
 /// Metadata of the verified session, beside the [`Profile`] in the request extensions.
 #[derive(Clone, Debug, PartialEq, Eq)]
