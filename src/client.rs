@@ -1,14 +1,15 @@
 //! The WorkOS HTTP client: the code exchange, on one shared `reqwest::Client` with connect and
 //! total timeouts and a cap on how much of a response is read.
 
-use std::time::Duration;
-
 use http::StatusCode;
 use serde::Deserialize;
 
 use crate::config::SsoConfig;
 use crate::profile::Profile;
 use crate::secret::{ApiKey, AuthorizationCode, PkceVerifier};
+
+/// The most bytes of a WorkOS answer the crate reads; a profile is a few KiB.
+const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 
 /// Why a code exchange failed. Carries status and WorkOS's error code, never a secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,7 +59,7 @@ impl WorkOsClient {
             token_url: format!("{}/sso/token", config.api_base_url),
             client_id: config.client_id.clone(),
             api_key: config.api_key.clone(),
-            max_body: config.max_response_bytes,
+            max_body: MAX_RESPONSE_BYTES,
         }
     }
 
@@ -150,19 +151,6 @@ impl WorkOsClient {
         }
         Ok(body)
     }
-}
-
-/// Builds the one HTTP client every request shares.
-pub(crate) fn http_client(
-    connect: Duration,
-    total: Duration,
-) -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
-        .connect_timeout(connect)
-        .timeout(total)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("tower-workos-sso/", env!("CARGO_PKG_VERSION")))
-        .build()
 }
 
 fn classify(error: reqwest::Error) -> WorkOsError {

@@ -33,6 +33,16 @@ pub(crate) fn set_cookie(name: &str, value: &str, max_age: Duration, secure: boo
     HeaderValue::from_str(&line).expect("cookie built from header-safe characters")
 }
 
+/// The cookie name with the `__Host-` prefix, which pins it to this host, path `/` and HTTPS;
+/// plain-HTTP localhost development (`secure == false`) cannot use the prefix and drops it.
+pub(crate) fn host_name(name: &str, secure: bool) -> String {
+    if secure {
+        format!("__Host-{name}")
+    } else {
+        name.to_owned()
+    }
+}
+
 /// A `Set-Cookie` that makes the browser drop the cookie.
 pub(crate) fn clear_cookie(name: &str, secure: bool) -> HeaderValue {
     set_cookie(name, "", Duration::ZERO, secure)

@@ -1,15 +1,18 @@
 //! Axum extractors: take `Profile`, `Option<Profile>` or `Session` as handler arguments.
 
+use std::fmt;
+
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::{HeaderValue, StatusCode, header};
 
+use crate::core::LayerInstalled;
 use crate::profile::Profile;
-use crate::service::LayerInstalled;
 use crate::session::Session;
 
-/// Why a [`Profile`] or [`Session`] could not be extracted.
+/// Why a [`Profile`] or [`Session`] could not be extracted. It is a response: 401 or 500 with
+/// a small JSON body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SsoRejection {
@@ -19,28 +22,57 @@ pub enum SsoRejection {
     LayerMissing,
 }
 
+impl SsoRejection {
+    /// The status the rejection answers with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            SsoRejection::Unauthenticated => StatusCode::UNAUTHORIZED,
+            SsoRejection::LayerMissing => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// What went wrong, and for a missing layer how to fix it.
+    pub fn body_text(&self) -> &'static str {
+        match self {
+            SsoRejection::Unauthenticated => "sign-in required",
+            SsoRejection::LayerMissing => {
+                "no Profile in the request: is `SsoLayer` installed with `.layer()` (not `.route_layer()`) around this route?"
+            }
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            SsoRejection::Unauthenticated => "unauthenticated",
+            SsoRejection::LayerMissing => "sso_layer_missing",
+        }
+    }
+}
+
+impl fmt::Display for SsoRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.body_text())
+    }
+}
+
+impl std::error::Error for SsoRejection {}
+
 impl IntoResponse for SsoRejection {
     fn into_response(self) -> Response {
-        let (status, body) = match self {
-            SsoRejection::Unauthenticated => (
-                StatusCode::UNAUTHORIZED,
-                r#"{"error":"unauthenticated","message":"sign-in required"}"#,
-            ),
-            SsoRejection::LayerMissing => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                r#"{"error":"sso_layer_missing","message":"no Profile in the request: is `SsoLayer` installed with `.layer()` (not `.route_layer()`) around this route?"}"#,
-            ),
-        };
-        let mut response = (status, body).into_response();
+        // A rejection is an answer, not a fault of the server: logged low, under this target,
+        // as axum logs its own rejections.
+        tracing::debug!(
+            target: "tower_workos_sso::rejection",
+            status = self.status().as_u16(),
+            rejection = self.code(),
+            "extractor rejected the request"
+        );
+        let body = serde_json::json!({ "error": self.code(), "message": self.body_text() });
+        let mut response = (self.status(), body.to_string()).into_response();
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        if self == SsoRejection::LayerMissing {
-            tracing::error!(
-                "extractor used without SsoLayer: add it with `.layer(SsoLayer::new(config))`"
-            );
-        }
         response
     }
 }

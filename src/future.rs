@@ -12,6 +12,7 @@ use pin_project_lite::pin_project;
 
 use crate::body::ResponseBody;
 use crate::response::{self, OwnBody};
+use crate::routes::Answer;
 use crate::store::BoxFuture;
 
 pin_project! {
@@ -60,10 +61,12 @@ impl<F> ResponseFuture<F> {
         }
     }
 
-    pub(crate) fn sso(future: impl Future<Output = Response<OwnBody>> + Send + 'static) -> Self {
-        Self {
-            kind: Kind::Sso {
-                future: Box::pin(future),
+    /// An SSO route's answer.
+    pub(crate) fn answer(answer: Answer) -> Self {
+        match answer {
+            Answer::Now(response) => Self::ready(response),
+            Answer::Later(future) => Self {
+                kind: Kind::Sso { future },
             },
         }
     }

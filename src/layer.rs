@@ -1,17 +1,16 @@
-//! `SsoLayer`: the configuration, keys and WorkOS client, built once and shared by every service.
+//! `SsoLayer`: builds the per-layer [`Core`] once and wraps services in [`SsoService`].
 
 use std::fmt;
 use std::sync::Arc;
 
 use tower_layer::Layer;
 
-use crate::client::WorkOsClient;
-use crate::config::{AccessPolicy, SsoConfig};
-use crate::flow::Flows;
+use crate::config::SsoConfig;
+use crate::core::Core;
 use crate::profile::Profile;
 use crate::secret::Token;
 use crate::service::SsoService;
-use crate::session::{Session, Sessions, unix_now};
+use crate::session::Session;
 
 /// Adds WorkOS single sign-on to a Tower service.
 ///
@@ -30,7 +29,7 @@ use crate::session::{Session, Sessions, unix_now};
 /// ```
 #[derive(Clone)]
 pub struct SsoLayer {
-    pub(crate) shared: Arc<Shared>,
+    core: Arc<Core>,
 }
 
 impl SsoLayer {
@@ -40,13 +39,13 @@ impl SsoLayer {
         // crypto backend; naming ours makes that impossible. An error only means one is set.
         let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
         Self {
-            shared: Arc::new(Shared::new(config)),
+            core: Arc::new(Core::new(config)),
         }
     }
 
     /// The configuration the layer runs with.
     pub fn config(&self) -> &SsoConfig {
-        &self.shared.config
+        &self.core.config
     }
 
     /// Mints a token for a new session of `profile`, as a sign-in would (for a service account,
@@ -55,8 +54,8 @@ impl SsoLayer {
     /// To hand a signed-in user's session to a CLI or gRPC client, prefer
     /// [`issue_session_token_for`](Self::issue_session_token_for).
     pub fn issue_session_token(&self, profile: &Profile) -> Option<Token> {
-        let now = self.shared.now();
-        self.shared
+        let now = self.core.now();
+        self.core
             .sessions
             .issue(profile, now)
             .map(|(token, _)| token)
@@ -67,15 +66,15 @@ impl SsoLayer {
     /// (logging out with a store revokes both) and never outlives its absolute lifetime.
     /// `None` if the session has reached that end or the profile is too large.
     pub fn issue_session_token_for(&self, session: &Session, profile: &Profile) -> Option<Token> {
-        let now = self.shared.now();
-        self.shared.sessions.issue_for(profile, session, now)
+        let now = self.core.now();
+        self.core.sessions.issue_for(profile, session, now)
     }
 }
 
 impl fmt::Debug for SsoLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SsoLayer")
-            .field("config", &self.shared.config)
+            .field("config", &self.core.config)
             .finish()
     }
 }
@@ -84,63 +83,6 @@ impl<S> Layer<S> for SsoLayer {
     type Service = SsoService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        SsoService::new(inner, self.shared.clone())
-    }
-}
-
-/// Everything derived from the configuration once, when the layer is built.
-pub(crate) struct Shared {
-    pub(crate) config: SsoConfig,
-    pub(crate) sessions: Sessions,
-    pub(crate) flows: Flows,
-    pub(crate) client: WorkOsClient,
-    public_exact: Vec<String>,
-    public_prefixes: Vec<String>,
-}
-
-impl Shared {
-    fn new(config: SsoConfig) -> Self {
-        let (prefixes, exact): (Vec<_>, Vec<_>) = config
-            .public_paths
-            .iter()
-            .cloned()
-            .partition(|path| path.ends_with("/*"));
-        Self {
-            sessions: Sessions::new(&config),
-            flows: Flows::new(&config),
-            client: WorkOsClient::new(&config),
-            public_exact: exact,
-            public_prefixes: prefixes
-                .into_iter()
-                .map(|p| p.trim_end_matches('*').to_owned())
-                .collect(),
-            config,
-        }
-    }
-
-    pub(crate) fn now(&self) -> u64 {
-        unix_now((self.config.clock)())
-    }
-
-    /// Whether a request to `path` needs a session. Paths that a server might normalise into
-    /// another path (dot segments, encoded separators) never count as public.
-    pub(crate) fn is_protected(&self, path: &str) -> bool {
-        if self.config.access_policy == AccessPolicy::Optional {
-            return false;
-        }
-        let ambiguous = path.split('/').any(|seg| seg == "." || seg == "..")
-            || path.contains('%') && {
-                let lower = path.to_ascii_lowercase();
-                ["%2e", "%2f", "%5c"].iter().any(|enc| lower.contains(enc))
-            };
-        if ambiguous {
-            return true;
-        }
-        let public = self.public_exact.iter().any(|p| p == path)
-            || self
-                .public_prefixes
-                .iter()
-                .any(|p| path.starts_with(p.as_str()));
-        !public
+        SsoService::new(inner, self.core.clone())
     }
 }

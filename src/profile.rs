@@ -60,6 +60,68 @@ pub struct Role {
 }
 
 impl Profile {
+    /// A profile with only its required fields, e.g. for a service account's token or a test.
+    ///
+    /// ```
+    /// use tower_workos_sso::Profile;
+    ///
+    /// let profile = Profile::new("prof_01", "ci@example.com")
+    ///     .with_organization("org_01ACME")
+    ///     .with_groups(["deployers"]);
+    /// assert_eq!(profile.organization_id.as_deref(), Some("org_01ACME"));
+    /// ```
+    pub fn new(id: impl Into<String>, email: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            email: email.into(),
+            first_name: None,
+            last_name: None,
+            name: None,
+            organization_id: None,
+            connection_id: String::new(),
+            connection_type: String::new(),
+            idp_id: String::new(),
+            role: None,
+            roles: Vec::new(),
+            groups: Vec::new(),
+            custom_attributes: serde_json::Map::new(),
+        }
+    }
+
+    /// Sets the organization (`org_...`).
+    pub fn with_organization(mut self, id: impl Into<String>) -> Self {
+        self.organization_id = Some(id.into());
+        self
+    }
+
+    /// Sets the connection (`conn_...`) and its type (`OktaSAML`, `GoogleOAuth`, ...).
+    pub fn with_connection(mut self, id: impl Into<String>, kind: impl Into<String>) -> Self {
+        self.connection_id = id.into();
+        self.connection_type = kind.into();
+        self
+    }
+
+    /// Sets the roles by slug; the first is the primary role.
+    pub fn with_roles<I, S>(mut self, slugs: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.roles = slugs.into_iter().map(Role::new).collect();
+        self.role = self.roles.first().cloned();
+        self
+    }
+
+    /// Sets the groups.
+    pub fn with_groups<I, S>(mut self, groups: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.groups = groups.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// The best display name: `name`, else first and last name, else the email.
     pub fn display_name(&self) -> String {
         if let Some(name) = self.name.as_deref().filter(|n| !n.trim().is_empty()) {
@@ -81,6 +143,13 @@ impl Profile {
     /// Whether the user holds the role with this slug.
     pub fn has_role(&self, slug: &str) -> bool {
         self.role.iter().chain(&self.roles).any(|r| r.slug == slug)
+    }
+}
+
+impl Role {
+    /// A role with this slug.
+    pub fn new(slug: impl Into<String>) -> Self {
+        Self { slug: slug.into() }
     }
 }
 
@@ -121,6 +190,18 @@ mod tests {
         assert_eq!(profile.connection_type, "SomeNewSAML");
         assert_eq!(profile.organization_id, None);
         assert_eq!(profile.display_name(), "a@b.test");
+    }
+
+    #[test]
+    fn built_profiles_carry_what_was_set() {
+        let profile = Profile::new("prof_1", "a@b.test")
+            .with_connection("conn_1", "OktaSAML")
+            .with_roles(["admin", "viewer"]);
+        assert!(profile.has_role("viewer"));
+        assert_eq!(profile.role, Some(Role::new("admin")));
+        assert_eq!(profile.connection_type, "OktaSAML");
+        let json = serde_json::to_value(&profile).unwrap();
+        assert_eq!(serde_json::from_value::<Profile>(json).unwrap(), profile);
     }
 
     #[test]

@@ -17,8 +17,9 @@ use reqwest::cookie::{CookieStore, Jar};
 use reqwest::{Client, Response, Url};
 use serde_json::json;
 use std::sync::Arc;
+use tower_workos_sso::store::MemoryStore;
 use tower_workos_sso::testkit::{Endpoint, Fault, MockWorkOs};
-use tower_workos_sso::{MemoryStore, Profile, Selector, SsoConfig, SsoLayer};
+use tower_workos_sso::{Profile, Selector, SsoConfig, SsoLayer};
 
 static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
 

@@ -3,9 +3,8 @@
 use std::error::Error;
 
 use super::MockWorkOs;
-use crate::config::{SsoConfig, SsoConfigBuilder};
 use crate::crypto;
-use crate::flow::Selector;
+use crate::{Selector, SsoConfig, SsoConfigBuilder};
 
 /// A configuration ready for local development, and the fake WorkOS behind it if one was started.
 ///
@@ -51,7 +50,7 @@ impl DevSetup {
             .iter()
             .any(|name| set(name))
             {
-                builder = builder.default_selector(Selector::Organization("org_01ACME".to_owned()));
+                builder = builder.default_selector(Selector::organization("org_01ACME")?);
             }
             (builder, Some(fake))
         };

@@ -7,7 +7,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use aws_lc_rs::hmac;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
-use tower_workos_sso::MemoryStore;
+use tower_workos_sso::store::MemoryStore;
 
 use crate::forge::{
     self, Sign, alice_profile, assert_no_store_if_cookie, get_with_cookie, hs256_header, jwt,
@@ -916,7 +916,7 @@ async fn t10_cookies_carry_host_prefix_secure_httponly_lax_and_path_root() {
         .session_secret(harness::SECRET.to_vec())
         .build()
         .unwrap_err();
-    assert_eq!(error.setting(), "WORKOS_REDIRECT_URI");
+    assert_eq!(error.env_var(), Some("WORKOS_REDIRECT_URI"));
 }
 
 #[tokio::test]

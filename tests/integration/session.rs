@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use tower_workos_sso::MemoryStore;
+use tower_workos_sso::store::MemoryStore;
 
 use crate::harness::{self, SESSION_COOKIE, api, location, set_cookies, signed_in};
 

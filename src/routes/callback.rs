@@ -3,14 +3,17 @@
 
 use std::sync::Arc;
 
-use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 
+use super::Answer;
+use super::login::MAX_QUERY_LEN;
 use crate::client::WorkOsError;
 use crate::config::IdpInitiatedLogin;
-use crate::flow::{FlowClaims, FlowLookup, LoginRequest, MAX_QUERY_LEN, Selector};
-use crate::layer::Shared;
+use crate::core::Core;
+use crate::flow::{FlowClaims, FlowLookup, LoginParams};
 use crate::response::{self, Action, OwnBody};
 use crate::secret::AuthorizationCode;
+use crate::selector::Selector;
 
 /// The callback's first, synchronous step.
 pub(crate) enum Callback {
@@ -62,22 +65,35 @@ impl CallbackQuery {
     }
 }
 
+/// `GET /auth/callback`: answered at once, or after the code exchange.
+pub(crate) fn callback<B>(core: &Arc<Core>, request: &Request<B>) -> Answer {
+    if request.method() != Method::GET {
+        let mut refused = response::method_not_allowed("GET");
+        private(&mut refused);
+        return Answer::Now(refused);
+    }
+    match begin(core, request.uri().query(), request.headers()) {
+        Callback::Respond(response) => Answer::Now(response),
+        Callback::Exchange(exchange) => Answer::later(finish(core.clone(), exchange)),
+    }
+}
+
 /// Checks everything that needs no network: query, state, flow cookie.
-pub(crate) fn begin(shared: &Shared, query: Option<&str>, headers: &HeaderMap) -> Callback {
-    let now = shared.now();
+pub(crate) fn begin(core: &Core, query: Option<&str>, headers: &HeaderMap) -> Callback {
+    let now = core.now();
     let Some(query) = CallbackQuery::parse(query) else {
-        return Callback::Respond(failed(shared, "The sign-in response is malformed.", None));
+        return Callback::Respond(failed(core, "The sign-in response is malformed.", None));
     };
     let lookup = query
         .state
         .as_deref()
-        .map(|state| shared.flows.find(headers, state, now));
+        .map(|state| core.flows.find(headers, state, now));
     let stale_cookie = match &lookup {
         Some(
             FlowLookup::Found { cookie, .. }
             | FlowLookup::Expired { cookie }
             | FlowLookup::Invalid { cookie },
-        ) => Some(shared.flows.clear(cookie)),
+        ) => Some(core.flows.clear(cookie)),
         _ => None,
     };
     let respond = |mut response: Response<OwnBody>| {
@@ -95,9 +111,9 @@ pub(crate) fn begin(shared: &Shared, query: Option<&str>, headers: &HeaderMap) -
             // WorkOS asks for an SP-initiated login for this connection; our own flows never
             // get this answer, so restarting cannot loop.
             return respond(match query.connection_id.map(Selector::connection) {
-                Some(Ok(connection)) => restart(shared, connection, headers, now),
+                Some(Ok(connection)) => restart(core, connection, headers, now),
                 _ => failed(
-                    shared,
+                    core,
                     "The sign-in response names no valid connection.",
                     None,
                 ),
@@ -107,19 +123,19 @@ pub(crate) fn begin(shared: &Shared, query: Option<&str>, headers: &HeaderMap) -
             Some(FlowLookup::Found { claims, .. }) => Some(claims),
             _ => None,
         };
-        return respond(idp_error(shared, error, flow.as_deref()));
+        return respond(idp_error(core, error, flow.as_deref()));
     }
 
     let Some(code) = query.code.filter(|c| c.len() <= 1024) else {
-        return respond(failed(shared, "The sign-in response is incomplete.", None));
+        return respond(failed(core, "The sign-in response is incomplete.", None));
     };
     match lookup {
         None | Some(FlowLookup::Missing) => {
-            respond(unsolicited(shared, query.state.is_some(), headers, now))
+            respond(unsolicited(core, query.state.is_some(), headers, now))
         }
-        Some(FlowLookup::Expired { .. }) => respond(expired(shared, None)),
+        Some(FlowLookup::Expired { .. }) => respond(expired(core, None)),
         Some(FlowLookup::Invalid { .. }) => respond(failed(
-            shared,
+            core,
             "This sign-in could not be verified. Please start again.",
             None,
         )),
@@ -132,23 +148,23 @@ pub(crate) fn begin(shared: &Shared, query: Option<&str>, headers: &HeaderMap) -
 }
 
 /// Exchanges the code and issues the session.
-pub(crate) async fn finish(shared: Arc<Shared>, exchange: Exchange) -> Response<OwnBody> {
+pub(crate) async fn finish(core: Arc<Core>, exchange: Exchange) -> Response<OwnBody> {
     let Exchange {
         code,
         flow,
         flow_cookie,
     } = exchange;
-    let result = shared.client.exchange_code(&code, &flow.verifier()).await;
+    let result = core.client.exchange_code(&code, &flow.verifier()).await;
     let mut response = match result {
         Ok(profile) => {
-            let now = shared.now();
-            match shared.sessions.issue(&profile, now) {
+            let now = core.now();
+            match core.sessions.issue(&profile, now) {
                 Some((token, claims)) => {
                     tracing::info!(profile_id = %profile.id, connection_id = %profile.connection_id, "signed in through WorkOS");
-                    let mut response = response::redirect(StatusCode::SEE_OTHER, &flow.rt);
+                    let mut response = response::redirect(StatusCode::SEE_OTHER, flow.return_to());
                     response.headers_mut().append(
                         header::SET_COOKIE,
-                        shared.sessions.cookie(&token, claims.exp, now),
+                        core.sessions.cookie(&token, claims.exp, now),
                     );
                     response
                 }
@@ -160,36 +176,31 @@ pub(crate) async fn finish(shared: Arc<Shared>, exchange: Exchange) -> Response<
                 ),
             }
         }
-        Err(error) => exchange_failed(shared.as_ref(), &error, &flow),
+        Err(error) => exchange_failed(core.as_ref(), &error, &flow),
     };
     response
         .headers_mut()
-        .append(header::SET_COOKIE, shared.flows.clear(&flow_cookie));
+        .append(header::SET_COOKIE, core.flows.clear(&flow_cookie));
     private(&mut response);
     response
 }
 
 /// A code with no flow of this browser behind it: IdP-initiated, forged, replayed, or from
 /// another browser. Never exchanged; restarted as SP-initiated only where configured.
-fn unsolicited(
-    shared: &Shared,
-    had_state: bool,
-    headers: &HeaderMap,
-    now: u64,
-) -> Response<OwnBody> {
-    let restart_with = match shared.config.idp_initiated {
-        IdpInitiatedLogin::RestartWithDefaultSelector => shared.config.default_selector.clone(),
+fn unsolicited(core: &Core, had_state: bool, headers: &HeaderMap, now: u64) -> Response<OwnBody> {
+    let restart_with = match core.config.idp_initiated_login {
+        IdpInitiatedLogin::RestartWithDefaultSelector => core.config.default_selector.clone(),
         IdpInitiatedLogin::Reject => None,
     };
     match restart_with {
-        Some(selector) => restart(shared, selector, headers, now),
+        Some(selector) => restart(core, selector, headers, now),
         None => {
             tracing::info!(
                 had_state,
                 "callback without a login flow from this browser refused"
             );
             failed(
-                shared,
+                core,
                 "This sign-in was not started here, was already used, or has expired.",
                 None,
             )
@@ -198,16 +209,11 @@ fn unsolicited(
 }
 
 /// A fresh SP-initiated login.
-fn restart(
-    shared: &Shared,
-    selector: Selector,
-    headers: &HeaderMap,
-    now: u64,
-) -> Response<OwnBody> {
-    let mut response = shared.flows.start(
-        &shared.config,
-        LoginRequest::default(),
-        selector,
+fn restart(core: &Core, selector: Selector, headers: &HeaderMap, now: u64) -> Response<OwnBody> {
+    let mut response = core.flows.start(
+        &core.config,
+        &LoginParams::default(),
+        &selector,
         headers,
         now,
     );
@@ -216,7 +222,7 @@ fn restart(
 }
 
 /// The page for an `?error=` callback: a fixed message per known code, nothing from the query.
-fn idp_error(shared: &Shared, error: &str, flow: Option<&FlowClaims>) -> Response<OwnBody> {
+fn idp_error(core: &Core, error: &str, flow: Option<&FlowClaims>) -> Response<OwnBody> {
     tracing::info!(
         error = error_code_for_log(error),
         "identity provider returned an error"
@@ -249,15 +255,15 @@ fn idp_error(shared: &Shared, error: &str, flow: Option<&FlowClaims>) -> Respons
         status,
         "Sign-in failed",
         message,
-        Some(&retry_link(shared, flow)),
+        Some(&retry_link(core, flow)),
     )
 }
 
-fn exchange_failed(shared: &Shared, error: &WorkOsError, flow: &FlowClaims) -> Response<OwnBody> {
+fn exchange_failed(core: &Core, error: &WorkOsError, flow: &FlowClaims) -> Response<OwnBody> {
     tracing::warn!(?error, "WorkOS code exchange failed");
-    let retry = retry_link(shared, Some(flow));
+    let retry = retry_link(core, Some(flow));
     let (status, message) = match error {
-        WorkOsError::InvalidGrant => return expired(shared, Some(flow)),
+        WorkOsError::InvalidGrant => return expired(core, Some(flow)),
         WorkOsError::Rejected { .. } => (
             StatusCode::BAD_GATEWAY,
             "The sign-in service refused this application's credentials.",
@@ -294,21 +300,21 @@ fn exchange_failed(shared: &Shared, error: &WorkOsError, flow: &FlowClaims) -> R
 /// The longest `Retry-After` passed on to browsers, whatever WorkOS asked for.
 const MAX_RETRY_AFTER: u64 = 60;
 
-fn expired(shared: &Shared, flow: Option<&FlowClaims>) -> Response<OwnBody> {
+fn expired(core: &Core, flow: Option<&FlowClaims>) -> Response<OwnBody> {
     finish_page(
         StatusCode::BAD_REQUEST,
         "Login expired",
         "This sign-in took too long or was already used. Please sign in again.",
-        Some(&retry_link(shared, flow)),
+        Some(&retry_link(core, flow)),
     )
 }
 
-fn failed(shared: &Shared, message: &str, flow: Option<&FlowClaims>) -> Response<OwnBody> {
+fn failed(core: &Core, message: &str, flow: Option<&FlowClaims>) -> Response<OwnBody> {
     finish_page(
         StatusCode::BAD_REQUEST,
         "Sign-in failed",
         message,
-        Some(&retry_link(shared, flow)),
+        Some(&retry_link(core, flow)),
     )
 }
 
@@ -328,20 +334,20 @@ fn finish_page(
 }
 
 /// The login link that starts the same kind of login again, back to the same place.
-fn retry_link(shared: &Shared, flow: Option<&FlowClaims>) -> String {
+fn retry_link(core: &Core, flow: Option<&FlowClaims>) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
     if let Some(flow) = flow {
         if let Some(selector) = flow.selector() {
             let (name, value) = selector.param();
             query.append_pair(name, value);
         }
-        query.append_pair("return_to", &flow.rt);
+        query.append_pair("return_to", flow.return_to());
     }
     let query = query.finish();
     if query.is_empty() {
-        shared.config.login_path.clone()
+        core.config.login_path.clone()
     } else {
-        format!("{}?{query}", shared.config.login_path)
+        format!("{}?{query}", core.config.login_path)
     }
 }
 

@@ -1,25 +1,27 @@
-//! Sessions: signed JWTs with a key ring, their claims and lifetimes, and the session cookie.
+//! Sessions: their claims and lifetimes, issuing, verifying and renewing them, and the
+//! session cookie.
 //!
-//! A session is a compact HS256 JWT whose header names its key (`kid`). New tokens are signed
-//! with the newest configured secret; every listed secret still verifies, so keys rotate without
-//! signing anyone out. Each purpose (session, login flow) derives its own key from the secret and
-//! carries its own `typ`, so a token made for one can never pass as the other.
+//! A session is a compact HS256 JWT signed by the session [`KeyRing`]: a sliding idle window
+//! (`exp`, renewed at most once per half window) inside an absolute lifetime counted from
+//! sign-in (`auth_time`).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+mod reader;
 
-use http::{HeaderMap, HeaderValue, header};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use serde::de::DeserializeOwned;
+use std::time::{Duration, SystemTime};
+
+use http::{HeaderMap, HeaderValue};
 use serde::{Deserialize, Serialize};
+
+pub(crate) use reader::Presented;
 
 use crate::config::SsoConfig;
 use crate::cookie;
 use crate::crypto;
 use crate::profile::Profile;
-use crate::secret::{SessionSecret, Token};
+use crate::secret::Token;
+use crate::time::{from_unix_seconds, unix_seconds};
+use crate::token::{KeyRing, TokenError, Verified};
 
-/// The longest token the crate reads: anything longer is refused before any parsing.
-pub(crate) const MAX_TOKEN_LEN: usize = 4096;
 /// The longest session token the crate writes, so the whole `Set-Cookie` stays under 4 KB.
 pub(crate) const MAX_ISSUED_LEN: usize = 3800;
 
@@ -49,97 +51,6 @@ pub enum SessionSource {
     Bearer,
 }
 
-/// Why a token was refused. Carries no part of the token.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum TokenError {
-    TooLong,
-    Malformed,
-    UnknownKey,
-    Invalid,
-    Expired,
-    NotYetValid,
-}
-
-/// Signing keys for one purpose, newest first.
-pub(crate) struct KeyRing {
-    keys: Vec<RingKey>,
-    validation: Validation,
-}
-
-struct RingKey {
-    kid: String,
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-}
-
-/// A verified token's claims, and whether the current key signed it.
-pub(crate) struct Verified<T> {
-    pub(crate) claims: T,
-    pub(crate) current_key: bool,
-}
-
-impl KeyRing {
-    pub(crate) fn new(
-        secrets: &[SessionSecret],
-        purpose: &str,
-        issuer: &str,
-        audience: &str,
-    ) -> Self {
-        let label = format!("tower-workos-sso/v1/{purpose}");
-        let keys = secrets
-            .iter()
-            .map(|secret| {
-                let key = zeroize::Zeroizing::new(crypto::derive_key(secret.expose(), &label));
-                RingKey {
-                    // A short hash of the derived key: names the key, reveals nothing of it.
-                    kid: crypto::sha256_b64(&key)[..11].to_owned(),
-                    encoding: EncodingKey::from_secret(&key),
-                    decoding: DecodingKey::from_secret(&key),
-                }
-            })
-            .collect();
-        let mut validation = Validation::new(Algorithm::HS256);
-        // Times are checked by the crate with its own clock and leeway.
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.required_spec_claims.clear();
-        validation.set_issuer(&[issuer]);
-        validation.set_audience(&[audience]);
-        Self { keys, validation }
-    }
-
-    pub(crate) fn sign<T: Serialize>(&self, claims: &T) -> Token {
-        let key = &self.keys[0];
-        let mut header = Header::new(Algorithm::HS256);
-        header.kid = Some(key.kid.clone());
-        let token = jsonwebtoken::encode(&header, claims, &key.encoding)
-            .expect("HS256 signing of plain serde claims cannot fail");
-        Token::new(token)
-    }
-
-    pub(crate) fn verify<T: DeserializeOwned>(
-        &self,
-        token: &str,
-    ) -> Result<Verified<T>, TokenError> {
-        if token.len() > MAX_TOKEN_LEN {
-            return Err(TokenError::TooLong);
-        }
-        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
-        let kid = header.kid.ok_or(TokenError::UnknownKey)?;
-        let index = self
-            .keys
-            .iter()
-            .position(|key| crypto::constant_time_eq(key.kid.as_bytes(), kid.as_bytes()))
-            .ok_or(TokenError::UnknownKey)?;
-        let data = jsonwebtoken::decode::<T>(token, &self.keys[index].decoding, &self.validation)
-            .map_err(|_| TokenError::Invalid)?;
-        Ok(Verified {
-            claims: data.claims,
-            current_key: index == 0,
-        })
-    }
-}
-
 /// The claims of a session token.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct SessionClaims {
@@ -155,15 +66,6 @@ pub(crate) struct SessionClaims {
 }
 
 const SESSION_TYP: &str = "session";
-
-/// A session token found on a request.
-pub(crate) enum Presented<'a> {
-    None,
-    Cookie(&'a str),
-    Bearer(&'a str),
-    /// Several session cookies: refused, whatever they hold.
-    Ambiguous,
-}
 
 /// Issues, verifies and renews sessions under one configuration.
 pub(crate) struct Sessions {
@@ -190,8 +92,8 @@ impl Sessions {
             audience: config.audience.clone(),
             idle: config.idle_timeout.as_secs(),
             absolute: config.absolute_lifetime.as_secs(),
-            leeway: config.leeway.as_secs(),
-            cookie_name: cookie_name(config, &config.cookie_name),
+            leeway: config.clock_leeway.as_secs(),
+            cookie_name: cookie::host_name(&config.cookie_name, !config.dev_cookies),
             secure: !config.dev_cookies,
         }
     }
@@ -210,7 +112,7 @@ impl Sessions {
         session: &Session,
         now: u64,
     ) -> Option<Token> {
-        let auth_time = unix_now(session.authenticated_at);
+        let auth_time = unix_seconds(session.authenticated_at);
         if now >= auth_time.saturating_add(self.absolute) {
             return None;
         }
@@ -296,19 +198,7 @@ impl Sessions {
 
     /// Where the request carries its session: a bearer token wins over the cookie.
     pub(crate) fn presented<'a>(&self, headers: &'a HeaderMap) -> Presented<'a> {
-        if let Some(token) = bearer_token(headers) {
-            return Presented::Bearer(token);
-        }
-        let mut found = Presented::None;
-        for (name, value) in cookie::request_cookies(headers) {
-            if name == self.cookie_name {
-                if !matches!(found, Presented::None) {
-                    return Presented::Ambiguous;
-                }
-                found = Presented::Cookie(value);
-            }
-        }
-        found
+        reader::presented(headers, &self.cookie_name)
     }
 
     /// The `Set-Cookie` for a session token expiring at `exp`.
@@ -325,45 +215,18 @@ impl Sessions {
     pub(crate) fn metadata(claims: &SessionClaims, source: SessionSource) -> Session {
         Session {
             id: claims.sid.clone(),
-            authenticated_at: from_unix(claims.auth_time),
-            issued_at: from_unix(claims.iat),
-            expires_at: from_unix(claims.exp),
+            authenticated_at: from_unix_seconds(claims.auth_time),
+            issued_at: from_unix_seconds(claims.iat),
+            expires_at: from_unix_seconds(claims.exp),
             source,
         }
     }
 }
 
-/// The cookie name with the `__Host-` prefix, which pins it to this host, path `/` and HTTPS;
-/// plain-HTTP localhost development cannot use the prefix and drops it.
-pub(crate) fn cookie_name(config: &SsoConfig, name: &str) -> String {
-    if config.dev_cookies {
-        name.to_owned()
-    } else {
-        format!("__Host-{name}")
-    }
-}
-
-/// The token of an `Authorization: Bearer` header, if there is one.
-fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
-}
-
-pub(crate) fn unix_now(now: SystemTime) -> u64 {
-    now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
-fn from_unix(seconds: u64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(seconds)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::header;
 
     fn config() -> SsoConfig {
         SsoConfig::builder()

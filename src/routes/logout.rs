@@ -1,58 +1,60 @@
 //! `POST /auth/logout`: same-origin only, clears the session cookie, revokes the session where
 //! a store is configured.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
 
-use http::{HeaderMap, Method, Response, StatusCode, header};
+use http::{HeaderMap, Method, Request, StatusCode, header};
 
-use crate::layer::Shared;
-use crate::response::{self, OwnBody};
-use crate::session::Presented;
+use super::Answer;
+use crate::core::Core;
+use crate::response;
+use crate::session::{Presented, SessionClaims};
+use crate::time::from_unix_seconds;
+use crate::token::Verified;
 
-/// The outcome of the synchronous part of a logout.
-pub(crate) enum Logout {
-    Respond(Response<OwnBody>),
-    /// Revoke this session in the store, then send the response.
-    Revoke {
-        session_id: String,
-        until: SystemTime,
-        response: Response<OwnBody>,
-    },
-}
-
-pub(crate) fn begin(shared: &Shared, method: &Method, headers: &HeaderMap) -> Logout {
-    if method != Method::POST {
-        return Logout::Respond(response::method_not_allowed("POST"));
+/// `POST /auth/logout`: the cookie is cleared at once; with a store, the session is revoked
+/// before the answer goes out.
+pub(crate) fn logout<B>(core: &Arc<Core>, request: &Request<B>) -> Answer {
+    if request.method() != Method::POST {
+        return Answer::Now(response::method_not_allowed("POST"));
     }
-    if !same_origin(&shared.config.origin, headers) {
-        return Logout::Respond(response::json_error(
+    let headers = request.headers();
+    if !same_origin(&core.config.origin, headers) {
+        return Answer::Now(response::json_error(
             StatusCode::FORBIDDEN,
             "cross_origin",
             "logout must come from this site",
         ));
     }
 
-    let mut response = response::redirect(StatusCode::SEE_OTHER, &shared.config.after_logout);
+    let mut response = response::redirect(StatusCode::SEE_OTHER, &core.config.after_logout);
     response
         .headers_mut()
-        .append(header::SET_COOKIE, shared.sessions.clear_cookie());
+        .append(header::SET_COOKIE, core.sessions.clear_cookie());
     response::no_store(&mut response);
 
-    let token = match shared.sessions.presented(headers) {
-        Presented::Cookie(token) | Presented::Bearer(token) => token,
-        Presented::None | Presented::Ambiguous => return Logout::Respond(response),
+    let (Some(store), Some(verified)) = (&core.config.session_store, session_of(core, headers))
+    else {
+        return Answer::Now(response);
     };
-    match (
-        &shared.config.store,
-        shared.sessions.verify(token, shared.now()),
-    ) {
-        (Some(_), Ok(verified)) => Logout::Revoke {
-            session_id: verified.claims.sid,
-            until: UNIX_EPOCH
-                + Duration::from_secs(verified.claims.exp + shared.config.leeway.as_secs()),
-            response,
-        },
-        _ => Logout::Respond(response),
+    let store = store.clone();
+    let until = from_unix_seconds(verified.claims.exp) + core.config.clock_leeway;
+    let session_id = verified.claims.sid;
+    Answer::later(async move {
+        if let Err(error) = store.revoke(&session_id, until).await {
+            tracing::error!(%error, "could not revoke the session at logout");
+        }
+        response
+    })
+}
+
+/// The verified session the logout request presents, if any.
+fn session_of(core: &Core, headers: &HeaderMap) -> Option<Verified<SessionClaims>> {
+    match core.sessions.presented(headers) {
+        Presented::Cookie(token) | Presented::Bearer(token) => {
+            core.sessions.verify(token, core.now()).ok()
+        }
+        Presented::None | Presented::Ambiguous => None,
     }
 }
 

@@ -1,0 +1,62 @@
+//! `Core`: the per-layer state built once from the configuration (keys, flows, the WorkOS
+//! client, the path policy), shared by every service and route through one `Arc`.
+
+use crate::client::WorkOsClient;
+use crate::config::SsoConfig;
+use crate::flow::Flows;
+use crate::policy::PathPolicy;
+use crate::session::Sessions;
+use crate::time::unix_seconds;
+
+/// Everything derived from the configuration once, when the layer is built.
+pub(crate) struct Core {
+    pub(crate) config: SsoConfig,
+    pub(crate) sessions: Sessions,
+    pub(crate) flows: Flows,
+    pub(crate) client: WorkOsClient,
+    pub(crate) policy: PathPolicy,
+}
+
+/// One of the routes the layer answers itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Route {
+    Login,
+    Callback,
+    Logout,
+}
+
+/// Marks requests that went through the layer, so extractors can tell "not signed in" from
+/// "the layer is not installed".
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LayerInstalled;
+
+impl Core {
+    pub(crate) fn new(config: SsoConfig) -> Self {
+        Self {
+            sessions: Sessions::new(&config),
+            flows: Flows::new(&config),
+            client: WorkOsClient::new(&config),
+            policy: PathPolicy::new(&config),
+            config,
+        }
+    }
+
+    /// The configured clock, in unix seconds.
+    pub(crate) fn now(&self) -> u64 {
+        unix_seconds((self.config.clock)())
+    }
+
+    /// The SSO route `path` names; `None` for the app's own paths.
+    pub(crate) fn route(&self, path: &str) -> Option<Route> {
+        let config = &self.config;
+        if path == config.login_path {
+            Some(Route::Login)
+        } else if path == config.callback_path {
+            Some(Route::Callback)
+        } else if path == config.logout_path {
+            Some(Route::Logout)
+        } else {
+            None
+        }
+    }
+}

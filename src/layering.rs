@@ -1,0 +1,121 @@
+//! Keeps the module map honest: no import cycles, no hub files.
+
+use std::path::Path;
+
+/// Every module of `src/`, lowest layer first. A module may use only modules before it.
+const LAYERS: &[&str] = &[
+    "time", "crypto", "secret", "cookie", "body", "profile", "selector", "store", "response",
+    "token", "config", "session", "flow", "client", "policy", "core", "routes", "future",
+    "service", "layer", "extract", "testkit",
+];
+
+/// The longest a source file may grow before it wants splitting.
+const MAX_LINES: usize = 600;
+
+/// `src/a/b.rs` and `src/a/mod.rs` belong to module `a`.
+fn module_of(relative: &Path) -> String {
+    let first = relative.components().next().unwrap();
+    let name = first.as_os_str().to_str().unwrap();
+    name.trim_end_matches(".rs").to_owned()
+}
+
+fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The crate modules a file's code (not its comments and doc links) names through `crate::x`.
+fn crate_paths(text: &str) -> Vec<String> {
+    let code: String = text
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let text = code.as_str();
+    let mut used = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("crate::") {
+        rest = &rest[at + "crate::".len()..];
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        used.push(name);
+    }
+    // `use crate::{a, b::c}` names several at once.
+    let mut rest = text;
+    while let Some(at) = rest.find("crate::{") {
+        rest = &rest[at + "crate::{".len()..];
+        let group = &rest[..rest.find('}').unwrap_or(rest.len())];
+        for item in group.split(',') {
+            let name: String = item
+                .trim()
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            used.push(name);
+        }
+    }
+    used
+}
+
+#[test]
+fn each_module_uses_only_modules_below_it() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let root_items = [
+        "Selector",
+        "SsoConfig",
+        "SsoConfigBuilder",
+        "Profile",
+        "Session",
+    ];
+    let mut broken = Vec::new();
+    for file in files {
+        let relative = file.strip_prefix(&src).unwrap();
+        let module = module_of(relative);
+        if matches!(module.as_str(), "lib" | "layering" | "fuzz_bridge") {
+            continue;
+        }
+        let own = LAYERS
+            .iter()
+            .position(|m| *m == module)
+            .unwrap_or_else(|| panic!("{} is not in LAYERS", relative.display()));
+        let text = std::fs::read_to_string(&file).unwrap();
+        for used in crate_paths(&text) {
+            if used.is_empty() || used == module || root_items.contains(&used.as_str()) {
+                continue;
+            }
+            match LAYERS.iter().position(|m| *m == used) {
+                Some(layer) if layer < own => {}
+                _ => broken.push(format!("{} uses crate::{used}", relative.display())),
+            }
+        }
+    }
+    assert!(broken.is_empty(), "layering broken:\n{}", broken.join("\n"));
+}
+
+#[test]
+fn no_source_file_is_a_hub() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let long: Vec<_> = files
+        .iter()
+        .map(|f| (f, std::fs::read_to_string(f).unwrap().lines().count()))
+        .filter(|(_, lines)| *lines > MAX_LINES)
+        .map(|(f, lines)| format!("{}: {lines} lines", f.display()))
+        .collect();
+    assert!(
+        long.is_empty(),
+        "files over {MAX_LINES} lines:\n{}",
+        long.join("\n")
+    );
+}

@@ -1,0 +1,169 @@
+//! `GET /auth/login`: validates the request and sends the browser to WorkOS; and the answer a
+//! protected path gives a caller without a session (which points browsers here).
+
+use std::fmt;
+
+use http::{Method, Request, Response, StatusCode};
+
+use crate::core::Core;
+use crate::flow::LoginParams;
+use crate::response::{self, Caller, OwnBody, Reason};
+use crate::selector::Selector;
+
+/// Queries longer than this are refused before parsing.
+pub(crate) const MAX_QUERY_LEN: usize = 8 * 1024;
+
+/// Why a login request was refused. Its text is what the page shows: fixed, never the input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LoginError {
+    QueryTooLong,
+    SeveralSelectors,
+    InvalidSelector,
+    InvalidHint,
+    NoSelector,
+}
+
+impl fmt::Display for LoginError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LoginError::QueryTooLong => "The sign-in link is too long.",
+            LoginError::SeveralSelectors => {
+                "Give exactly one of organization, connection or provider."
+            }
+            LoginError::InvalidSelector => {
+                "The organization, connection or provider is not valid."
+            }
+            LoginError::InvalidHint => "A sign-in hint is not valid.",
+            LoginError::NoSelector => {
+                "Say where to sign in: add organization=org_..., connection=conn_... or provider=GoogleOAuth to the link."
+            }
+        })
+    }
+}
+
+impl std::error::Error for LoginError {}
+
+/// What `GET /auth/login` was asked for.
+#[derive(Debug, Default)]
+pub(crate) struct LoginQuery {
+    pub(crate) selector: Option<Selector>,
+    pub(crate) params: LoginParams,
+}
+
+impl LoginQuery {
+    pub(crate) fn parse(query: Option<&str>) -> Result<Self, LoginError> {
+        let query = query.unwrap_or("");
+        if query.len() > MAX_QUERY_LEN {
+            return Err(LoginError::QueryTooLong);
+        }
+        let mut login = LoginQuery::default();
+        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+            if let Some(selector) = Selector::from_param(&name, &value) {
+                if login.selector.is_some() {
+                    return Err(LoginError::SeveralSelectors);
+                }
+                login.selector = Some(selector.map_err(|_| LoginError::InvalidSelector)?);
+                continue;
+            }
+            let params = &mut login.params;
+            let (slot, max) = match &*name {
+                "login_hint" => (&mut params.login_hint, 320),
+                "domain_hint" => (&mut params.domain_hint, 253),
+                // Any value: `safe_return_to` replaces what is not a local path.
+                "return_to" => {
+                    params.return_to = Some(value.into_owned());
+                    continue;
+                }
+                _ => continue,
+            };
+            if value.len() > max || value.chars().any(char::is_control) {
+                return Err(LoginError::InvalidHint);
+            }
+            *slot = Some(value.into_owned());
+        }
+        Ok(login)
+    }
+}
+
+/// `GET /auth/login`: a redirect to WorkOS with a new flow cookie, or a page saying why not.
+pub(crate) fn login<B>(core: &Core, request: &Request<B>) -> Response<OwnBody> {
+    if !matches!(*request.method(), Method::GET | Method::HEAD) {
+        return response::method_not_allowed("GET");
+    }
+    let started = LoginQuery::parse(request.uri().query()).and_then(|login| {
+        let selector = login
+            .selector
+            .or_else(|| core.config.default_selector.clone())
+            .ok_or(LoginError::NoSelector)?;
+        Ok(core.flows.start(
+            &core.config,
+            &login.params,
+            &selector,
+            request.headers(),
+            core.now(),
+        ))
+    });
+    started.unwrap_or_else(|error| {
+        tracing::debug!(%error, "login request refused");
+        response::page(
+            StatusCode::BAD_REQUEST,
+            "Cannot start sign-in",
+            &error.to_string(),
+            None,
+        )
+    })
+}
+
+/// The answer to a protected request without a valid session, fitted to the caller: browsers
+/// go to the login with a `return_to` here, APIs get 401, gRPC gets UNAUTHENTICATED.
+pub(crate) fn sign_in_required<B>(
+    core: &Core,
+    request: &Request<B>,
+    reason: Reason,
+) -> Response<OwnBody> {
+    let caller = Caller::of(request.method(), request.headers());
+    let mut login = core.config.login_path.clone();
+    if caller == Caller::Browser {
+        let here = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
+        login.push('?');
+        login.push_str(
+            &form_urlencoded::Serializer::new(String::new())
+                .append_pair("return_to", here)
+                .finish(),
+        );
+    }
+    response::unauthenticated(caller, &login, reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_query_needs_at_most_one_selector() {
+        let one = LoginQuery::parse(Some("organization=org_1&login_hint=a%40b.test")).unwrap();
+        assert_eq!(one.selector, Some(Selector::organization("org_1").unwrap()));
+        assert_eq!(one.params.login_hint.as_deref(), Some("a@b.test"));
+        let refused = |q| LoginQuery::parse(Some(q)).err();
+        assert_eq!(
+            refused("organization=org_1&connection=conn_1"),
+            Some(LoginError::SeveralSelectors)
+        );
+        assert_eq!(
+            refused("organization=org_1&organization=org_2"),
+            Some(LoginError::SeveralSelectors)
+        );
+        assert_eq!(
+            refused("organization=nope"),
+            Some(LoginError::InvalidSelector)
+        );
+        assert_eq!(
+            refused("login_hint=a%0d%0ab"),
+            Some(LoginError::InvalidHint)
+        );
+        let long = format!("return_to=/{}", "a".repeat(MAX_QUERY_LEN));
+        assert_eq!(refused(&long), Some(LoginError::QueryTooLong));
+        let odd = LoginQuery::parse(Some("return_to=%2Fa%0d%0aSet-Cookie:x")).unwrap();
+        assert_eq!(odd.params.return_to.as_deref(), Some("/a\r\nSet-Cookie:x"));
+    }
+}
