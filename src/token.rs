@@ -61,8 +61,9 @@ impl KeyRing {
                 RingKey {
                     // A short hash of the derived key: names the key, reveals nothing of it.
                     kid: crypto::sha256_b64(&key)[..11].to_owned(),
-                    encoding: EncodingKey::from_secret(&key),
-                    decoding: DecodingKey::from_secret(&key),
+                    // Refused only when empty; a derived key is always 32 bytes.
+                    encoding: EncodingKey::from_secret(&key).expect("a 32-byte HMAC key"),
+                    decoding: DecodingKey::from_secret(&key).expect("a 32-byte HMAC key"),
                 }
             })
             .collect();
