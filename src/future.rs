@@ -114,3 +114,76 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use http::{HeaderValue, Response, StatusCode, header};
+    use http_body_util::BodyExt;
+
+    use super::*;
+
+    type Inner = std::future::Ready<Result<Response<String>, Infallible>>;
+
+    fn inner(text: &str) -> Inner {
+        std::future::ready(Ok(Response::new(text.to_owned())))
+    }
+
+    async fn text<B>(response: Response<ResponseBody<B>>) -> String
+    where
+        B: http_body::Body<Data = bytes::Bytes> + Send,
+        B::Error: Into<crate::body::BoxError>,
+    {
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_pass_through_answer_is_the_inner_one_untouched() {
+        let response = ResponseFuture::inner(inner("app"), None).await.unwrap();
+        assert!(response.headers().is_empty());
+        assert_eq!(text(response).await, "app");
+    }
+
+    #[tokio::test]
+    async fn a_renewed_session_is_appended_once_and_never_cached() {
+        let cookie = HeaderValue::from_static("s=v; Path=/");
+        let response = ResponseFuture::inner(inner("app"), Some(cookie))
+            .await
+            .unwrap();
+        assert_eq!(
+            response
+                .headers()
+                .get_all(header::SET_COOKIE)
+                .iter()
+                .count(),
+            1
+        );
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+    }
+
+    #[tokio::test]
+    async fn own_answers_and_deferred_checks_resolve_to_the_right_body() {
+        let own = crate::response::json_error(StatusCode::FORBIDDEN, "no", "no");
+        let response = ResponseFuture::<Inner>::ready(own).await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert!(text(response).await.contains("\"no\""));
+
+        let call = ResponseFuture::deferred(async {
+            Deferred::Call {
+                future: inner("after the check"),
+                set_cookie: None,
+            }
+        });
+        assert_eq!(text(call.await.unwrap()).await, "after the check");
+
+        let refuse = ResponseFuture::<Inner>::deferred(async {
+            Deferred::Respond(crate::response::method_not_allowed("GET"))
+        });
+        assert_eq!(
+            refuse.await.unwrap().status(),
+            StatusCode::METHOD_NOT_ALLOWED
+        );
+    }
+}

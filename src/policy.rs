@@ -93,6 +93,42 @@ mod tests {
         }
     }
 
+    /// The same rules through the whole service: what is public reaches the app anonymously,
+    /// what only looks public is sent to sign in.
+    #[tokio::test]
+    async fn the_service_applies_the_policy() {
+        use http::{Request, Response, StatusCode, header};
+        use tower::{Service, ServiceBuilder, ServiceExt, service_fn};
+
+        let config = SsoConfig::builder()
+            .api_key("sk_test")
+            .client_id("client_1")
+            .redirect_uri("https://app.test/auth/callback")
+            .session_secret(vec![1u8; 32])
+            .public_paths(["/health", "/public/*"])
+            .build()
+            .unwrap();
+        let app = ServiceBuilder::new()
+            .layer(crate::SsoLayer::new(config))
+            .service(service_fn(|_: Request<String>| async {
+                Ok::<_, std::convert::Infallible>(Response::new(String::new()))
+            }));
+        for (path, status) in [
+            ("/health", StatusCode::OK),
+            ("/public/style.css", StatusCode::OK),
+            ("/public/%2e%2e/admin", StatusCode::SEE_OTHER),
+            ("/public/../admin", StatusCode::SEE_OTHER),
+            ("/admin", StatusCode::SEE_OTHER),
+        ] {
+            let request = Request::get(path)
+                .header(header::ACCEPT, "text/html")
+                .body(String::new())
+                .unwrap();
+            let response = app.clone().ready().await.unwrap().call(request).await;
+            assert_eq!(response.unwrap().status(), status, "{path}");
+        }
+    }
+
     #[test]
     fn the_optional_policy_protects_nothing() {
         assert!(!policy(AccessPolicy::Optional).is_protected("/admin"));
