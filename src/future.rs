@@ -1,17 +1,19 @@
 //! `ResponseFuture`: the inner service's future, or one of the crate's own answers.
 //!
-//! The pass-through path is the inner future itself, unboxed; the only work added on the way
-//! out is appending a renewed session cookie when there is one.
+//! The pass-through path is the inner future itself, unboxed. On the way out, a response to a
+//! verified session is marked private to caches (unless the app set caching headers itself)
+//! and a renewed session cookie is appended when there is one; an anonymous response is left
+//! untouched.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use http::{HeaderValue, Response, header};
+use http::{HeaderMap, HeaderValue, Response, header};
 use pin_project_lite::pin_project;
 
 use crate::body::ResponseBody;
-use crate::response::{self, OwnBody};
+use crate::response::OwnBody;
 use crate::routes::Answer;
 use crate::store::BoxFuture;
 
@@ -26,8 +28,8 @@ pin_project! {
 pin_project! {
     #[project = KindProj]
     enum Kind<F> {
-        /// Calling the inner service; `set_cookie` is a renewed session to send back.
-        Inner { #[pin] future: F, set_cookie: Option<HeaderValue> },
+        /// Calling the inner service; `outgoing` says what its response gains.
+        Inner { #[pin] future: F, outgoing: Outgoing },
         /// An answer known at once.
         Ready { response: Option<Response<OwnBody>> },
         /// An SSO route that talks to WorkOS or a store.
@@ -39,17 +41,62 @@ pin_project! {
 
 /// What a deferred check decided.
 pub(crate) enum Deferred<F> {
-    Call {
-        future: F,
-        set_cookie: Option<HeaderValue>,
-    },
+    Call { future: F, outgoing: Outgoing },
     Respond(Response<OwnBody>),
 }
 
-impl<F> ResponseFuture<F> {
-    pub(crate) fn inner(future: F, set_cookie: Option<HeaderValue>) -> Self {
+/// What the inner service's response gains on the way out.
+#[derive(Debug, Default)]
+pub(crate) struct Outgoing {
+    /// A `Set-Cookie` to append: a renewed session, or one that clears a revoked one.
+    pub(crate) set_cookie: Option<HeaderValue>,
+    /// The response was made for a verified session, so it must not be shared by caches.
+    pub(crate) personal: bool,
+}
+
+impl Outgoing {
+    /// For a request with no verified session: nothing is added.
+    pub(crate) fn anonymous() -> Self {
+        Self::default()
+    }
+
+    /// For a request with a verified session, and its renewed cookie if there is one.
+    pub(crate) fn personal(set_cookie: Option<HeaderValue>) -> Self {
         Self {
-            kind: Kind::Inner { future, set_cookie },
+            set_cookie,
+            personal: true,
+        }
+    }
+
+    fn apply(&mut self, headers: &mut HeaderMap) {
+        if self.personal {
+            // A page made for one user must never be served to another by a shared cache: the
+            // app's own caching headers win, but the cache key always includes the cookie.
+            if !headers.contains_key(header::CACHE_CONTROL) {
+                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private"));
+            }
+            let varies = headers.get_all(header::VARY).iter().any(|value| {
+                value.to_str().is_ok_and(|v| {
+                    v.split(',').any(|name| {
+                        matches!(name.trim(), "*") || name.trim().eq_ignore_ascii_case("cookie")
+                    })
+                })
+            });
+            if !varies {
+                headers.append(header::VARY, HeaderValue::from_static("Cookie"));
+            }
+        }
+        if let Some(cookie) = self.set_cookie.take() {
+            headers.append(header::SET_COOKIE, cookie);
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+    }
+}
+
+impl<F> ResponseFuture<F> {
+    pub(crate) fn inner(future: F, outgoing: Outgoing) -> Self {
+        Self {
+            kind: Kind::Inner { future, outgoing },
         }
     }
 
@@ -90,12 +137,9 @@ where
         let mut kind = self.project().kind;
         loop {
             let own = match kind.as_mut().project() {
-                KindProj::Inner { future, set_cookie } => {
+                KindProj::Inner { future, outgoing } => {
                     let mut response = ready!(future.poll(cx))?;
-                    if let Some(cookie) = set_cookie.take() {
-                        response.headers_mut().append(header::SET_COOKIE, cookie);
-                        response::no_store(&mut response);
-                    }
+                    outgoing.apply(response.headers_mut());
                     return Poll::Ready(Ok(response.map(ResponseBody::inner)));
                 }
                 KindProj::Ready { response } => response
@@ -103,8 +147,8 @@ where
                     .expect("ResponseFuture polled after completion"),
                 KindProj::Sso { future } => ready!(future.as_mut().poll(cx)),
                 KindProj::Deferred { future } => match ready!(future.as_mut().poll(cx)) {
-                    Deferred::Call { future, set_cookie } => {
-                        kind.set(Kind::Inner { future, set_cookie });
+                    Deferred::Call { future, outgoing } => {
+                        kind.set(Kind::Inner { future, outgoing });
                         continue;
                     }
                     Deferred::Respond(response) => response,
@@ -141,7 +185,9 @@ mod tests {
 
     #[tokio::test]
     async fn the_pass_through_answer_is_the_inner_one_untouched() {
-        let response = ResponseFuture::inner(inner("app"), None).await.unwrap();
+        let response = ResponseFuture::inner(inner("app"), Outgoing::anonymous())
+            .await
+            .unwrap();
         assert!(response.headers().is_empty());
         assert_eq!(text(response).await, "app");
     }
@@ -149,7 +195,7 @@ mod tests {
     #[tokio::test]
     async fn a_renewed_session_is_appended_once_and_never_cached() {
         let cookie = HeaderValue::from_static("s=v; Path=/");
-        let response = ResponseFuture::inner(inner("app"), Some(cookie))
+        let response = ResponseFuture::inner(inner("app"), Outgoing::personal(Some(cookie)))
             .await
             .unwrap();
         assert_eq!(
@@ -164,6 +210,40 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn personal_answers_are_private_to_caches_unless_the_app_chose() {
+        let response = ResponseFuture::inner(inner("mine"), Outgoing::personal(None))
+            .await
+            .unwrap();
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "private");
+        assert_eq!(response.headers()[header::VARY], "Cookie");
+
+        let chosen = std::future::ready(Ok::<_, Infallible>(
+            Response::builder()
+                .header(header::CACHE_CONTROL, "no-cache")
+                .header(header::VARY, "Accept-Encoding, cookie")
+                .body(String::new())
+                .unwrap(),
+        ));
+        let response = ResponseFuture::inner(chosen, Outgoing::personal(None))
+            .await
+            .unwrap();
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-cache");
+        assert_eq!(response.headers().get_all(header::VARY).iter().count(), 1);
+
+        let other_vary = std::future::ready(Ok::<_, Infallible>(
+            Response::builder()
+                .header(header::VARY, "Accept-Encoding")
+                .body(String::new())
+                .unwrap(),
+        ));
+        let response = ResponseFuture::inner(other_vary, Outgoing::personal(None))
+            .await
+            .unwrap();
+        let vary: Vec<_> = response.headers().get_all(header::VARY).iter().collect();
+        assert_eq!(vary, ["Accept-Encoding", "Cookie"]);
+    }
+
+    #[tokio::test]
     async fn own_answers_and_deferred_checks_resolve_to_the_right_body() {
         let own = crate::response::json_error(StatusCode::FORBIDDEN, "no", "no");
         let response = ResponseFuture::<Inner>::ready(own).await.unwrap();
@@ -173,7 +253,7 @@ mod tests {
         let call = ResponseFuture::deferred(async {
             Deferred::Call {
                 future: inner("after the check"),
-                set_cookie: None,
+                outgoing: Outgoing::anonymous(),
             }
         });
         assert_eq!(text(call.await.unwrap()).await, "after the check");

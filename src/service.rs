@@ -9,7 +9,7 @@ use tower::Service;
 
 use crate::body::ResponseBody;
 use crate::core::{Core, LayerInstalled};
-use crate::future::{Deferred, ResponseFuture};
+use crate::future::{Deferred, Outgoing, ResponseFuture};
 use crate::profile::Profile;
 use crate::response::{self, Reason};
 use crate::routes::{self, login::sign_in_required};
@@ -112,7 +112,7 @@ impl<S> SsoService<S> {
                 if core.policy.is_protected(request.uri().path()) {
                     return ResponseFuture::ready(sign_in_required(core, &request, reason));
                 }
-                return ResponseFuture::inner(self.inner.call(request), None);
+                return ResponseFuture::inner(self.inner.call(request), Outgoing::anonymous());
             }
         };
 
@@ -135,7 +135,7 @@ impl<S> SsoService<S> {
 
         let (Some(store), Some(session_id)) = (core.config.session_store.clone(), session_id)
         else {
-            return ResponseFuture::inner(self.inner.call(request), set_cookie);
+            return ResponseFuture::inner(self.inner.call(request), Outgoing::personal(set_cookie));
         };
         // The instance that was polled ready is the one that gets called.
         let clone = self.inner.clone();
@@ -145,14 +145,17 @@ impl<S> SsoService<S> {
             match store.is_revoked(&session_id).await {
                 Ok(false) => Deferred::Call {
                     future: inner.call(request),
-                    set_cookie,
+                    outgoing: Outgoing::personal(set_cookie),
                 },
                 Ok(true) if !core.policy.is_protected(request.uri().path()) => {
                     request.extensions_mut().remove::<Profile>();
                     request.extensions_mut().remove::<Session>();
                     Deferred::Call {
                         future: inner.call(request),
-                        set_cookie: Some(core.sessions.clear_cookie()),
+                        outgoing: Outgoing {
+                            set_cookie: Some(core.sessions.clear_cookie()),
+                            personal: false,
+                        },
                     }
                 }
                 Ok(true) => Deferred::Respond(sign_in_required(&core, &request, Reason::Invalid)),
