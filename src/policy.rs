@@ -43,13 +43,26 @@ impl PathPolicy {
     }
 }
 
-/// A path a server or proxy might read as another one.
+/// A path a server or proxy might read as another one: dot segments (raw or spelled with
+/// `%2e`, double-encoded, overlong UTF-8 or IIS `%u`), `;` parameters (`..;` is `..` to
+/// servlet containers), backslashes, encoded slashes and NUL. Such paths are never public.
 fn is_ambiguous(path: &str) -> bool {
-    path.split('/').any(|seg| seg == "." || seg == "..")
-        || path.contains('%') && {
-            let lower = path.to_ascii_lowercase();
-            ["%2e", "%2f", "%5c"].iter().any(|enc| lower.contains(enc))
-        }
+    if path.contains([';', '\\']) || path.split('/').any(|seg| seg == "." || seg == "..") {
+        return true;
+    }
+    if !path.contains('%') {
+        return false;
+    }
+    let lower = path.to_ascii_lowercase();
+    const SPELLINGS: [&str; 9] = [
+        "%2e", "%2f", "%5c", "%3b", "%00", // `.`, `/`, `\`, `;`, NUL
+        "%25", // a second round of encoding
+        "%c0", "%c1", // overlong two-byte UTF-8 leads (`%c0%ae` is `.`)
+        "%u",  // IIS `%u002e`
+    ];
+    SPELLINGS.iter().any(|spelling| lower.contains(spelling))
+        || lower.contains("%e0%80") // overlong three-byte UTF-8
+        || lower.contains("%f0%80") // overlong four-byte UTF-8
 }
 
 #[cfg(test)]
@@ -88,6 +101,21 @@ mod tests {
             "/public/%2e%2e/admin",
             "/public/%2F..%2Fadmin",
             "/public/%5c../admin",
+            // Matrix parameters: `..;` is `..` to Tomcat and Jetty.
+            "/public/..;/admin",
+            "/public/x;jsessionid=1",
+            // Double encoding, overlong UTF-8 and IIS `%u` spellings of `.`, `/` and `\`.
+            "/public/%252e%252e/admin",
+            "/public/%25252e/admin",
+            "/public/%c0%ae%c0%ae/admin",
+            "/public/%e0%80%ae/admin",
+            "/public/%c0%af",
+            "/public/%c1%9c",
+            "/public/%u002e%u002e/admin",
+            // Backslashes, raw or encoded, and NUL truncation.
+            "/public\\..\\admin",
+            "/public/%5C",
+            "/public/a%00.css",
         ] {
             assert!(policy.is_protected(path), "{path}");
         }
