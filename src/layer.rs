@@ -43,6 +43,11 @@ impl SsoLayer {
         }
     }
 
+    /// The per-layer state, for layers built from this one (route guards).
+    pub(crate) fn core(&self) -> &Arc<Core> {
+        &self.core
+    }
+
     /// The configuration the layer runs with.
     pub fn config(&self) -> &SsoConfig {
         &self.core.config

@@ -6,7 +6,7 @@ use std::path::Path;
 const LAYERS: &[&str] = &[
     "time", "crypto", "secret", "cookie", "body", "profile", "selector", "store", "response",
     "token", "config", "session", "flow", "client", "policy", "core", "routes", "future",
-    "service", "layer", "extract", "testkit",
+    "service", "layer", "guard", "extract", "testkit",
 ];
 
 /// The longest a source file may grow before it wants splitting.

@@ -113,6 +113,7 @@ mod core;
 pub mod extract;
 mod flow;
 pub mod future;
+pub mod guard;
 mod layer;
 mod policy;
 mod routes;
@@ -123,6 +124,7 @@ mod session;
 pub mod testkit;
 
 pub use config::{AccessPolicy, ConfigError, IdpInitiatedLogin, SsoConfig, SsoConfigBuilder};
+pub use guard::Guard;
 pub use layer::SsoLayer;
 pub use profile::{Profile, Role};
 pub use secret::Token;

@@ -114,15 +114,16 @@ pub(crate) fn json_error(status: StatusCode, code: &str, message: &str) -> Respo
     response
 }
 
-/// gRPC's answer to a call without a valid session: HTTP 200, trailers-only, status 16.
-pub(crate) fn grpc_unauthenticated(message: &'static str) -> Response<OwnBody> {
+/// A trailers-only gRPC answer: HTTP 200 with `grpc-status` (16 UNAUTHENTICATED, 7
+/// PERMISSION_DENIED) and a fixed message.
+pub(crate) fn grpc_status(status: &'static str, message: &'static str) -> Response<OwnBody> {
     let mut response = Response::new(OwnBody::default());
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/grpc"),
     );
-    headers.insert("grpc-status", HeaderValue::from_static("16"));
+    headers.insert("grpc-status", HeaderValue::from_static(status));
     headers.insert("grpc-message", HeaderValue::from_static(message));
     response
 }
@@ -156,11 +157,33 @@ pub(crate) fn unauthenticated(
             response
         }
         // grpc-message is percent-encoded by spec; these fixed texts need no encoding.
-        Caller::Grpc => grpc_unauthenticated(match reason {
-            Reason::Missing => "sign-in required: send a session token as authorization: Bearer",
-            Reason::Invalid => "session token is invalid or expired",
-        }),
+        Caller::Grpc => grpc_status(
+            "16",
+            match reason {
+                Reason::Missing => {
+                    "sign-in required: send a session token as authorization: Bearer"
+                }
+                Reason::Invalid => "session token is invalid or expired",
+            },
+        ),
     }
+}
+
+/// The answer to a signed-in caller who may not do this: 403, never a login redirect (which
+/// would loop, as the caller is signed in already).
+pub(crate) fn forbidden(caller: Caller) -> Response<OwnBody> {
+    const MESSAGE: &str = "You are signed in, but your account may not open this page.";
+    let mut response = match caller {
+        Caller::Browser => page(StatusCode::FORBIDDEN, "Access denied", MESSAGE, None),
+        Caller::Api => json_error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "the signed-in account may not do this",
+        ),
+        Caller::Grpc => grpc_status("7", "the signed-in account may not do this"),
+    };
+    no_store(&mut response);
+    response
 }
 
 /// Why a request is unauthenticated.

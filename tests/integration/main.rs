@@ -5,6 +5,7 @@ mod concurrency;
 mod failures;
 mod forge;
 mod grpc;
+mod guards;
 mod harness;
 mod hyper_login;
 mod login;
