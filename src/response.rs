@@ -63,6 +63,9 @@ pub(crate) fn redirect(status: StatusCode, location: &str) -> Response<OwnBody> 
 pub(crate) struct Action<'a> {
     pub(crate) href: &'a str,
     pub(crate) label: &'a str,
+    /// A button that submits a same-origin POST to `href` instead of a link: for steps a
+    /// cross-site page must not be able to take on the user's behalf.
+    pub(crate) post: bool,
 }
 
 /// A small, self-contained HTML page; every piece of text is escaped.
@@ -73,11 +76,14 @@ pub(crate) fn page(
     action: Option<Action<'_>>,
 ) -> Response<OwnBody> {
     let action = action.map_or_else(String::new, |a| {
-        format!(
-            r#"<p><a class="button" href="{}">{}</a></p>"#,
-            escape_html(a.href),
-            escape_html(a.label)
-        )
+        let (href, label) = (escape_html(a.href), escape_html(a.label));
+        if a.post {
+            format!(
+                r#"<form method="post" action="{href}"><button class="button" type="submit">{label}</button></form>"#
+            )
+        } else {
+            format!(r#"<p><a class="button" href="{href}">{label}</a></p>"#)
+        }
     });
     let html = format!(
         r#"<!doctype html>
@@ -85,7 +91,7 @@ pub(crate) fn page(
 <title>{title}</title>
 <style>body{{font-family:system-ui,sans-serif;background:#f6f7f9;color:#1f2328;display:grid;place-items:center;min-height:90vh;margin:0}}
 main{{background:#fff;border:1px solid #d0d7de;border-radius:12px;padding:2rem 2.5rem;max-width:30rem;box-shadow:0 1px 3px rgba(0,0,0,.06)}}
-h1{{font-size:1.3rem;margin-top:0}}.button{{display:inline-block;background:#5b5bd6;color:#fff;padding:.55rem 1.1rem;border-radius:8px;text-decoration:none}}
+h1{{font-size:1.3rem;margin-top:0}}.button{{display:inline-block;background:#5b5bd6;color:#fff;padding:.55rem 1.1rem;border:0;border-radius:8px;font:inherit;text-decoration:none;cursor:pointer}}
 .code{{color:#57606a;font-size:.85rem}}</style></head>
 <body><main><h1>{title}</h1><p>{message}</p>{action}<p class="code">HTTP {code}</p></main></body></html>
 "#,
@@ -281,6 +287,7 @@ mod tests {
             Some(Action {
                 href: "/x?a=\"b\"",
                 label: "go",
+                post: false,
             }),
         );
         let body = format!("{:?}", response.body());

@@ -255,7 +255,7 @@ mod tests {
         assert_eq!(response.status(), StatusCode::FOUND);
         let location = response.headers()[header::LOCATION].to_str().unwrap();
         assert!(location.starts_with("https://api.workos.test/sso/authorize?"));
-        for (method, path) in [("POST", "/auth/login"), ("GET", "/auth/logout")] {
+        for (method, path) in [("PUT", "/auth/login"), ("GET", "/auth/logout")] {
             let request = Request::builder()
                 .method(method)
                 .uri(path)

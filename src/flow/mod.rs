@@ -28,6 +28,9 @@ pub(crate) struct LoginParams {
     pub(crate) domain_hint: Option<String>,
     /// As requested: [`safe_return_to`] replaces what is not a local path.
     pub(crate) return_to: Option<String>,
+    /// Another site started this login and nobody confirmed it here: its callback may not
+    /// replace a live session of another user.
+    pub(crate) cross_site: bool,
 }
 
 /// The claims of a flow cookie's token. The wire names are short: the cookie travels on every
@@ -48,6 +51,8 @@ pub(crate) struct FlowClaims {
     /// The selector the login asked WorkOS for, as its query parameter.
     #[serde(rename = "sel")]
     selector: Option<(String, String)>,
+    #[serde(rename = "xs", default)]
+    cross_site: bool,
     iat: u64,
     exp: u64,
 }
@@ -63,6 +68,11 @@ impl FlowClaims {
     /// The local path the browser goes to after sign-in.
     pub(crate) fn return_to(&self) -> &str {
         &self.return_to
+    }
+
+    /// Whether another site started the login, unconfirmed.
+    pub(crate) fn cross_site(&self) -> bool {
+        self.cross_site
     }
 
     /// The selector the login started with.
@@ -154,13 +164,15 @@ impl Flows {
             pkce_verifier: verifier.expose().to_owned(),
             return_to: safe_return_to(config, login.return_to.as_deref()),
             selector: Some((param.to_owned(), value.to_owned())),
+            cross_site: login.cross_site,
             iat: now,
             exp: now + self.lifetime.as_secs(),
         };
         let token = self.ring.sign(&claims);
 
-        let mut url =
-            form_urlencoded::Serializer::new(format!("{}/sso/authorize?", config.api_base_url));
+        let base = format!("{}/sso/authorize?", config.api_base_url);
+        let query_starts = base.len();
+        let mut url = form_urlencoded::Serializer::for_suffix(base, query_starts);
         url.append_pair("client_id", &config.client_id)
             .append_pair("redirect_uri", &config.redirect_uri)
             .append_pair("response_type", "code")
@@ -288,6 +300,7 @@ mod tests {
             login_hint: Some("a@b.test".into()),
             domain_hint: Some("b.test".into()),
             return_to: Some("/x".into()),
+            cross_site: false,
         };
         let response = flows.start(
             &config,
@@ -300,6 +313,10 @@ mod tests {
         let location = response.headers()[header::LOCATION].to_str().unwrap();
         let (base, query) = location.split_once('?').unwrap();
         assert_eq!(base, "https://api.workos.test/sso/authorize");
+        assert!(
+            query.starts_with("client_id="),
+            "no empty first pair: {query}"
+        );
         let params: std::collections::HashMap<_, _> = form_urlencoded::parse(query.as_bytes())
             .into_owned()
             .collect();

@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 
-use super::Answer;
 use super::login::MAX_QUERY_LEN;
+use super::{Answer, confirm};
 use crate::client::WorkOsError;
 use crate::config::IdpInitiatedLogin;
 use crate::core::Core;
 use crate::flow::{FlowClaims, FlowLookup, LoginParams};
+use crate::profile::Profile;
 use crate::response::{self, Action, OwnBody};
 use crate::secret::AuthorizationCode;
 use crate::selector::Selector;
@@ -28,6 +29,9 @@ pub(crate) struct Exchange {
     code: AuthorizationCode,
     flow: Box<FlowClaims>,
     flow_cookie: String,
+    /// Who this browser is signed in as now, if anyone: a login must not silently replace
+    /// another user's session.
+    live_user: Option<Box<Profile>>,
 }
 
 /// What the callback URL carried. Repeated parameters make it malformed.
@@ -143,6 +147,7 @@ pub(crate) fn begin(core: &Core, query: Option<&str>, headers: &HeaderMap) -> Ca
             code: AuthorizationCode::new(code),
             flow: claims,
             flow_cookie: cookie,
+            live_user: confirm::live_user(core, headers, now).map(Box::new),
         }),
     }
 }
@@ -153,9 +158,13 @@ pub(crate) async fn finish(core: Arc<Core>, exchange: Exchange) -> Response<OwnB
         code,
         flow,
         flow_cookie,
+        live_user,
     } = exchange;
     let result = core.client.exchange_code(&code, &flow.verifier()).await;
     let mut response = match result {
+        Ok(profile) if replaces_unconfirmed(&flow, live_user.as_deref(), &profile) => {
+            confirm_replacement(&core, &flow, live_user.as_deref())
+        }
         Ok(profile) => {
             let now = core.now();
             match core.sessions.issue(&profile, now) {
@@ -193,8 +202,10 @@ fn unsolicited(core: &Core, had_state: bool, headers: &HeaderMap, now: u64) -> R
         IdpInitiatedLogin::Reject => None,
     };
     match restart_with {
-        Some(selector) => restart(core, selector, headers, now),
-        None => {
+        // A login this layer started always comes back with a `state`: restart only callbacks
+        // without one, so a client that keeps no cookies is restarted at most once.
+        Some(selector) if !had_state => restart(core, selector, headers, now),
+        _ => {
             tracing::info!(
                 had_state,
                 "callback without a login flow from this browser refused"
@@ -208,17 +219,55 @@ fn unsolicited(core: &Core, had_state: bool, headers: &HeaderMap, now: u64) -> R
     }
 }
 
-/// A fresh SP-initiated login.
+/// A fresh SP-initiated login, started by another site (the identity provider): it needs the
+/// same confirmation as any cross-site login.
 fn restart(core: &Core, selector: Selector, headers: &HeaderMap, now: u64) -> Response<OwnBody> {
-    let mut response = core.flows.start(
-        &core.config,
-        &LoginParams::default(),
-        &selector,
-        headers,
-        now,
-    );
+    let params = LoginParams {
+        cross_site: true,
+        ..LoginParams::default()
+    };
+    let mut response = if confirm::required(core, headers, &selector, now) {
+        let current = confirm::live_user(core, headers, now);
+        confirm::page(core, &selector, &params, current.as_ref())
+    } else {
+        core.flows
+            .start(&core.config, &params, &selector, headers, now)
+    };
     private(&mut response);
     response
+}
+
+/// Whether signing `profile` in would replace another user's live session in a login that
+/// another site started and nobody confirmed.
+fn replaces_unconfirmed(flow: &FlowClaims, live_user: Option<&Profile>, profile: &Profile) -> bool {
+    let replaces = live_user.is_some_and(|current| current.id != profile.id);
+    if replaces && !flow.cross_site() {
+        tracing::info!(
+            target: "tower_workos_sso::audit",
+            reason = "session_replaced",
+            previous_profile_id = %live_user.map_or("", |p| p.id.as_str()),
+            profile_id = %profile.id,
+            "a sign-in replaced another user's session"
+        );
+    }
+    replaces && flow.cross_site()
+}
+
+/// The callback of an unconfirmed cross-site login that would replace another user's session:
+/// no session; the same login again, once the user confirms it here.
+fn confirm_replacement(
+    core: &Core,
+    flow: &FlowClaims,
+    live_user: Option<&Profile>,
+) -> Response<OwnBody> {
+    let Some(selector) = flow.selector() else {
+        return failed(core, "This sign-in could not be completed.", None);
+    };
+    let params = LoginParams {
+        return_to: Some(flow.return_to().to_owned()),
+        ..LoginParams::default()
+    };
+    confirm::page(core, &selector, &params, live_user)
 }
 
 /// The page for an `?error=` callback: a fixed message per known code, nothing from the query.
@@ -327,6 +376,7 @@ fn finish_page(
     let action = retry.map(|href| Action {
         href,
         label: "Sign in again",
+        post: false,
     });
     let mut response = response::page(status, title, message, action);
     private(&mut response);

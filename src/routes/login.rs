@@ -5,6 +5,7 @@ use std::fmt;
 
 use http::{Method, Request, Response, StatusCode};
 
+use super::{confirm, origin};
 use crate::core::Core;
 use crate::flow::LoginParams;
 use crate::response::{self, Caller, OwnBody, Reason};
@@ -85,23 +86,39 @@ impl LoginQuery {
     }
 }
 
-/// `GET /auth/login`: a redirect to WorkOS with a new flow cookie, or a page saying why not.
+/// `GET /auth/login`: a redirect to WorkOS with a new flow cookie, a confirmation page for a
+/// cross-site login that needs one, or a page saying why not. `POST` is the confirmation.
 pub(crate) fn login<B>(core: &Core, request: &Request<B>) -> Response<OwnBody> {
-    if !matches!(*request.method(), Method::GET | Method::HEAD) {
-        return response::method_not_allowed("GET");
-    }
+    let confirmed = match *request.method() {
+        Method::GET | Method::HEAD => false,
+        Method::POST if origin::proven_same_origin(&core.config.origin, request.headers()) => true,
+        Method::POST => {
+            tracing::debug!("login confirmation refused: not a same-origin POST");
+            return response::page(
+                StatusCode::FORBIDDEN,
+                "Cannot start sign-in",
+                "A sign-in can only be confirmed on this site.",
+                None,
+            );
+        }
+        _ => return response::method_not_allowed("GET"),
+    };
+    let headers = request.headers();
+    let now = core.now();
     let started = LoginQuery::parse(request.uri().query()).and_then(|login| {
         let selector = login
             .selector
             .or_else(|| core.config.default_selector.clone())
             .ok_or(LoginError::NoSelector)?;
-        Ok(core.flows.start(
-            &core.config,
-            &login.params,
-            &selector,
-            request.headers(),
-            core.now(),
-        ))
+        let mut params = login.params;
+        if !confirmed && confirm::required(core, headers, &selector, now) {
+            let current = confirm::live_user(core, headers, now);
+            return Ok(confirm::page(core, &selector, &params, current.as_ref()));
+        }
+        params.cross_site = !confirmed && origin::is_cross_site(&core.config.origin, headers);
+        Ok(core
+            .flows
+            .start(&core.config, &params, &selector, headers, now))
     });
     started.unwrap_or_else(|error| {
         tracing::debug!(%error, "login request refused");

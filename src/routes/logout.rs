@@ -6,6 +6,7 @@ use std::sync::Arc;
 use http::{HeaderMap, Method, Request, StatusCode, header};
 
 use super::Answer;
+use super::origin::same_origin;
 use crate::core::Core;
 use crate::response;
 use crate::session::{Presented, SessionClaims};
@@ -55,63 +56,5 @@ fn session_of(core: &Core, headers: &HeaderMap) -> Option<Verified<SessionClaims
             core.sessions.verify(token, core.now()).ok()
         }
         Presented::None | Presented::Ambiguous => None,
-    }
-}
-
-/// A cross-site form cannot log users out: browsers say where a POST comes from in
-/// `Sec-Fetch-Site` or `Origin`. Clients that send neither (curl, servers) are not browsers.
-fn same_origin(origin: &str, headers: &HeaderMap) -> bool {
-    let header = |name| headers.get(name).map(|v| v.to_str().unwrap_or("\u{0}"));
-    if let Some(site) = header("sec-fetch-site") {
-        return site == "same-origin";
-    }
-    match header(header::ORIGIN.as_str()) {
-        Some(sent) => sent.eq_ignore_ascii_case(origin),
-        None => true,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use http::HeaderValue;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        pairs
-            .iter()
-            .map(|(k, v)| {
-                (
-                    http::HeaderName::from_static(k),
-                    HeaderValue::from_static(v),
-                )
-            })
-            .collect()
-    }
-
-    #[test]
-    fn same_origin_checks() {
-        let me = "https://app.test";
-        assert!(same_origin(me, &headers(&[])));
-        assert!(same_origin(me, &headers(&[("origin", "https://app.test")])));
-        assert!(!same_origin(
-            me,
-            &headers(&[("origin", "https://evil.test")])
-        ));
-        assert!(!same_origin(me, &headers(&[("origin", "null")])));
-        assert!(same_origin(
-            me,
-            &headers(&[("sec-fetch-site", "same-origin")])
-        ));
-        assert!(!same_origin(
-            me,
-            &headers(&[("sec-fetch-site", "same-site")])
-        ));
-        assert!(!same_origin(
-            me,
-            &headers(&[
-                ("sec-fetch-site", "cross-site"),
-                ("origin", "https://app.test")
-            ])
-        ));
     }
 }

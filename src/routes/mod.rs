@@ -1,8 +1,10 @@
 //! The routes the layer answers itself, one file each: login, callback, logout.
 
 pub(crate) mod callback;
+mod confirm;
 pub(crate) mod login;
 pub(crate) mod logout;
+mod origin;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -9,6 +9,7 @@ mod guards;
 mod harness;
 mod hyper_login;
 mod login;
+mod login_csrf;
 mod policy;
 mod security_config;
 mod security_flow;
