@@ -4,6 +4,7 @@
 use crate::client::WorkOsClient;
 use crate::config::SsoConfig;
 use crate::flow::Flows;
+use crate::limit::Slots;
 use crate::policy::PathPolicy;
 use crate::session::Sessions;
 use crate::time::unix_seconds;
@@ -15,6 +16,8 @@ pub(crate) struct Core {
     pub(crate) flows: Flows,
     pub(crate) client: WorkOsClient,
     pub(crate) policy: PathPolicy,
+    /// Code exchanges with WorkOS under way (`max_concurrent_exchanges`).
+    pub(crate) exchanges: Slots,
 }
 
 /// One of the routes the layer answers itself.
@@ -37,6 +40,7 @@ impl Core {
             flows: Flows::new(&config),
             client: WorkOsClient::new(&config),
             policy: PathPolicy::new(&config),
+            exchanges: Slots::new(config.max_concurrent_exchanges),
             config,
         }
     }

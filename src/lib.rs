@@ -115,6 +115,7 @@ mod flow;
 pub mod future;
 pub mod guard;
 mod layer;
+mod limit;
 mod policy;
 mod routes;
 mod service;

@@ -33,6 +33,7 @@ pub struct SsoConfigBuilder {
     pub(super) cookie_name: String,
     pub(super) login_timeout: Duration,
     pub(super) max_concurrent_logins: usize,
+    pub(super) max_concurrent_exchanges: usize,
     /// To connect, and for the whole request.
     pub(super) workos_timeouts: (Duration, Duration),
     pub(super) idp_initiated_login: IdpInitiatedLogin,
@@ -64,6 +65,7 @@ impl Default for SsoConfigBuilder {
             cookie_name: "sso_session".to_owned(),
             login_timeout: Duration::from_secs(10 * 60),
             max_concurrent_logins: 4,
+            max_concurrent_exchanges: 32,
             workos_timeouts: (Duration::from_secs(5), Duration::from_secs(15)),
             idp_initiated_login: IdpInitiatedLogin::Reject,
             default_return_to: "/".to_owned(),
@@ -198,6 +200,14 @@ impl SsoConfigBuilder {
     /// How many logins may be under way at once in one browser. Default 4.
     pub fn max_concurrent_logins(mut self, max: usize) -> Self {
         self.max_concurrent_logins = max;
+        self
+    }
+
+    /// How many code exchanges with WorkOS may run at once, across all browsers. Default 32.
+    /// Callbacks above it get an immediate 503 (`Retry-After: 1`) instead of queueing, so a
+    /// burst (or one flow replayed with junk codes) cannot spend the app's WorkOS rate limit.
+    pub fn max_concurrent_exchanges(mut self, max: usize) -> Self {
+        self.max_concurrent_exchanges = max;
         self
     }
 
@@ -342,6 +352,12 @@ impl SsoConfigBuilder {
                 "must be above zero",
             ));
         }
+        if self.max_concurrent_exchanges == 0 {
+            return Err(ConfigError::new(
+                "max_concurrent_exchanges",
+                "must be above zero",
+            ));
+        }
         if !is_token_text(&self.cookie_name) {
             return Err(ConfigError::new(
                 "cookie_name",
@@ -388,6 +404,7 @@ impl SsoConfigBuilder {
             cookie_name: self.cookie_name,
             login_timeout: self.login_timeout,
             max_concurrent_logins: self.max_concurrent_logins,
+            max_concurrent_exchanges: self.max_concurrent_exchanges,
             idp_initiated_login: self.idp_initiated_login,
             default_return_to: self.default_return_to,
             after_logout: self.after_logout,

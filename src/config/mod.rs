@@ -78,6 +78,7 @@ pub struct SsoConfig {
     pub(crate) cookie_name: String,
     pub(crate) login_timeout: Duration,
     pub(crate) max_concurrent_logins: usize,
+    pub(crate) max_concurrent_exchanges: usize,
     pub(crate) idp_initiated_login: IdpInitiatedLogin,
     pub(crate) default_return_to: String,
     pub(crate) after_logout: String,

@@ -78,7 +78,17 @@ pub(crate) fn callback<B>(core: &Arc<Core>, request: &Request<B>) -> Answer {
     }
     match begin(core, request.uri().query(), request.headers()) {
         Callback::Respond(response) => Answer::Now(response),
-        Callback::Exchange(exchange) => Answer::later(finish(core.clone(), exchange)),
+        Callback::Exchange(exchange) => match core.exchanges.try_take() {
+            Some(slot) => {
+                let core = core.clone();
+                Answer::later(async move {
+                    let response = finish(core, exchange).await;
+                    drop(slot);
+                    response
+                })
+            }
+            None => Answer::Now(busy()),
+        },
     }
 }
 
@@ -344,6 +354,25 @@ fn exchange_failed(core: &Core, error: &WorkOsError, flow: &FlowClaims) -> Respo
         ),
     };
     finish_page(status, "Sign-in failed", message, Some(&retry))
+}
+
+/// Too many code exchanges under way: answered at once, the flow kept for a retry.
+fn busy() -> Response<OwnBody> {
+    tracing::warn!(
+        target: "tower_workos_sso::audit",
+        reason = "exchanges_capped",
+        "too many sign-ins at once; callback refused"
+    );
+    let mut response = finish_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Sign-in is busy",
+        "Too many sign-ins right now. Please reload this page in a moment.",
+        None,
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
 }
 
 /// The longest `Retry-After` passed on to browsers, whatever WorkOS asked for.
