@@ -9,29 +9,20 @@
 //! `WORKOS_CLIENT_ID` (and `SSO_SESSION_SECRET`, `SSO_DEFAULT_ORGANIZATION`, ...) set, it uses the
 //! real WorkOS. `PORT` changes the port (default 3000).
 
+mod common;
+
 use std::error::Error;
 
 use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
-use tower_workos_sso::testkit::DevSetup;
+use common::{Site, escape};
 use tower_workos_sso::{Profile, Session, SsoLayer};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_workos_sso=debug".into()),
-        )
-        .init();
-
-    let port: u16 = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(3000);
-    let origin = format!("http://localhost:{port}");
-    let dev = DevSetup::from_env_or_fake(&format!("{origin}/auth/callback")).await?;
+    let site = Site::from_env(3000);
+    let dev = site.workos().await?;
     let config = dev
         .builder
         .public_paths(["/public", "/favicon.ico"])
@@ -44,20 +35,13 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .route("/public", get(public))
         .layer(sso);
 
-    // Bind first, then tell people where to go.
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    for note in &dev.notes {
-        println!("{note}");
-    }
-    println!();
-    println!("Open {origin}/ in a browser and sign in.");
+    let listener = site.listen(&dev.notes).await?;
+    println!("Open {}/ in a browser and sign in.", site.origin);
     if dev.fake.is_some() {
         println!("Seeded users: alice@example.com, bob@example.com (Acme, the default),");
         println!("carol@globex.test (Globex), erin@gmail.test (Google OAuth).");
         println!("Or with curl:");
-        println!(
-            "  curl -sL -c jar -b jar '{origin}/auth/login?login_hint=alice@example.com&return_to=/'"
-        );
+        println!("{}", site.curl_login("/"));
     }
     axum::serve(listener, app).await?;
     Ok(())
@@ -126,19 +110,5 @@ async fn public(profile: Option<Profile>) -> Html<String> {
 }
 
 fn page(title: &str, body: &str) -> Html<String> {
-    Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#1f2328}}\
-         table{{border-collapse:collapse;margin:1rem 0}}th,td{{text-align:left;padding:.35rem 1rem .35rem 0;border-bottom:1px solid #d0d7de}}\
-         button{{background:#5b5bd6;color:#fff;border:0;border-radius:8px;padding:.55rem 1.1rem;font-size:1rem;cursor:pointer}}</style>\
-         </head><body>{body}</body></html>"
-    ))
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    Html(common::page(title, body))
 }

@@ -13,10 +13,13 @@
 //! alice@example.com, ...); with `WORKOS_API_KEY`, `WORKOS_CLIENT_ID` (and `SSO_SESSION_SECRET`,
 //! ...) set, it uses the real WorkOS. `PORT` changes the port (default 3000).
 
+mod common;
+
 use std::convert::Infallible;
 use std::error::Error;
 
 use bytes::Bytes;
+use common::{Site, escape};
 use http::{Request, Response, StatusCode, header};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -24,24 +27,12 @@ use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tower::ServiceBuilder;
-use tower_workos_sso::testkit::DevSetup;
 use tower_workos_sso::{Profile, SsoLayer};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_workos_sso=debug".into()),
-        )
-        .init();
-
-    let port: u16 = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(3000);
-    let origin = format!("http://localhost:{port}");
-    let dev = DevSetup::from_env_or_fake(&format!("{origin}/auth/callback")).await?;
+    let site = Site::from_env(3000);
+    let dev = site.workos().await?;
     let config = dev.builder.public_paths(["/public"]).build()?;
 
     // The whole app: the layer around a plain async function.
@@ -49,18 +40,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .layer(SsoLayer::new(config))
         .service_fn(handle);
 
-    // Bind first, then tell people where to go.
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    for note in &dev.notes {
-        println!("{note}");
-    }
-    println!();
-    println!("Open {origin}/ in a browser and sign in.");
+    let listener = site.listen(&dev.notes).await?;
+    println!("Open {}/ in a browser and sign in.", site.origin);
     if dev.fake.is_some() {
         println!("Or with curl, as alice@example.com:");
-        println!(
-            "  curl -sL -c jar -b jar '{origin}/auth/login?login_hint=alice@example.com&return_to=/'"
-        );
+        println!("{}", site.curl_login("/"));
     }
 
     loop {
@@ -117,22 +101,11 @@ async fn handle(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Inf
 }
 
 fn page(status: StatusCode, body: &str) -> Response<Full<Bytes>> {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Hyper + SSO</title>\
-         </head><body>{body}</body></html>"
-    );
-    let mut response = Response::new(Full::from(html));
+    let mut response = Response::new(Full::from(common::page("Hyper + SSO", body)));
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         http::HeaderValue::from_static("text/html; charset=utf-8"),
     );
     response
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }

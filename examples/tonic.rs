@@ -23,18 +23,20 @@
 //! example does; `PORT` changes the port. The service is generated from
 //! `examples/proto/whoami.proto` in pure Rust (protox + tonic-prost-build): no `protoc` needed.
 
+mod common;
+
 use std::error::Error;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use common::{Site, escape};
 use tonic::metadata::AsciiMetadataValue;
 use tonic::service::Routes;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Endpoint, Server};
 use tonic::{Request, Status};
-use tower_workos_sso::testkit::DevSetup;
 use tower_workos_sso::{Profile, Session, SessionSource, SsoLayer};
 use whoami_proto::who_am_i_client::WhoAmIClient;
 use whoami_proto::who_am_i_server::{WhoAmI, WhoAmIServer};
@@ -42,23 +44,12 @@ use whoami_proto::{PingReply, PingRequest, WhoAmIReply, WhoAmIRequest};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_workos_sso=debug".into()),
-        )
-        .init();
-
-    let port: u16 = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(50051);
-    let origin = format!("http://localhost:{port}");
+    let site = Site::from_env(50051);
     if std::env::args().nth(1).as_deref() == Some("whoami") {
-        return call(&origin).await;
+        return call(&site.origin).await;
     }
 
-    let dev = DevSetup::from_env_or_fake(&format!("{origin}/auth/callback")).await?;
+    let dev = site.workos().await?;
     let config = dev.builder.public_paths(["/whoami.WhoAmI/Ping"]).build()?;
     let sso = SsoLayer::new(config);
 
@@ -69,19 +60,13 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .with_state(sso.clone());
     let routes = Routes::from(browser).add_service(WhoAmIServer::new(WhoAmIService));
 
-    // Bind first, then tell people where to go.
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    for note in &dev.notes {
-        println!("{note}");
-    }
-    println!();
+    let listener = site.listen(&dev.notes).await?;
+    let (port, origin) = (site.port, &site.origin);
     println!("gRPC: whoami.WhoAmI on 127.0.0.1:{port} (Ping is public, WhoAmI needs a token).");
     println!("Get a token: open {origin}/cli-token in a browser and sign in.");
     if dev.fake.is_some() {
         println!("Or with curl, as alice@example.com:");
-        println!(
-            "  curl -sL -c jar -b jar '{origin}/auth/login?login_hint=alice@example.com&return_to=/cli-token'"
-        );
+        println!("{}", site.curl_login("/cli-token"));
     }
     println!("Then: SSO_TOKEN=<token> PORT={port} cargo run --example tonic -- whoami");
 
@@ -132,10 +117,12 @@ impl WhoAmI for WhoAmIService {
 
 /// `GET /`: where the sign-in lands by default.
 async fn home(profile: Profile) -> Html<String> {
-    Html(format!(
-        "<!doctype html><meta charset=\"utf-8\"><title>Signed in</title>\
-         <p>Signed in as {}. <a href=\"/cli-token\">Get a token for gRPC clients</a></p>",
-        escape(&profile.email)
+    Html(common::page(
+        "Signed in",
+        &format!(
+            "<p>Signed in as {}. <a href=\"/cli-token\">Get a token for gRPC clients</a></p>",
+            escape(&profile.email)
+        ),
     ))
 }
 
@@ -220,11 +207,4 @@ async fn call(origin: &str) -> Result<(), Box<dyn Error>> {
         Err(status) => println!("WhoAmI: {:?}: {}", status.code(), status.message()),
     }
     Ok(())
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
