@@ -23,7 +23,7 @@ use tower_http::trace::TraceLayer;
 use tower_workos_sso::testkit::MockWorkOs;
 use tower_workos_sso::{Profile, SsoConfig, SsoLayer};
 
-use crate::harness::{self, Browser, SESSION_COOKIE, config_for, location};
+use crate::support::harness::{self, Browser, SESSION_COOKIE, config_for, location};
 
 /// The handler of `examples/hyper.rs`, reduced: `/` greets the profile from the extensions,
 /// `/public` is public, `/report` is large enough to compress, `/slow` never finishes.

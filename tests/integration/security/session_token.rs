@@ -9,11 +9,13 @@ use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use tower_workos_sso::MemoryStore;
 
-use crate::forge::{
+use crate::support::forge::{
     self, Sign, alice_profile, assert_no_store_if_cookie, get_with_cookie, hs256_header, jwt,
     session_claims, session_key, session_token, start_alice,
 };
-use crate::harness::{self, App, Browser, SESSION_COOKIE, api, location, set_cookies, signed_in};
+use crate::support::harness::{
+    self, App, Browser, SESSION_COOKIE, api, location, set_cookies, signed_in,
+};
 
 /// Whether `token` opens a protected route, as a bearer token and as the session cookie.
 /// Both ways must agree.

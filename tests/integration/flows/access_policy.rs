@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use tower_workos_sso::AccessPolicy;
 
-use crate::harness::{self, Browser, api, location, signed_in};
+use crate::support::harness::{self, Browser, api, location, signed_in};
 
 #[tokio::test]
 async fn each_kind_of_caller_gets_its_own_unauthenticated_answer() {

@@ -15,7 +15,7 @@ use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::harness::{App, Browser, SECRET, location, set_cookies};
+use crate::support::harness::{App, Browser, SECRET, location, set_cookies};
 
 /// The per-purpose key the crate derives from a session secret.
 pub fn derived_key(secret: &[u8], purpose: &str) -> Vec<u8> {

@@ -8,8 +8,10 @@ use reqwest::StatusCode;
 use serde_json::json;
 use tower_workos_sso::testkit::{Endpoint, Fault};
 
-use crate::forge::{self, query_param, start_alice};
-use crate::harness::{self, App, Browser, SESSION_COOKIE, location, set_cookies, signed_in};
+use crate::support::forge::{self, query_param, start_alice};
+use crate::support::harness::{
+    self, App, Browser, SESSION_COOKIE, location, set_cookies, signed_in,
+};
 
 /// Runs alice's login up to the callback and returns the callback's answer, checking what every
 /// failed exchange must hold: no session, not cacheable, a way to sign in again.

@@ -10,11 +10,11 @@ use reqwest::StatusCode;
 use tower_workos_sso::testkit::Endpoint;
 use tower_workos_sso::{AccessPolicy, IdpInitiatedLogin};
 
-use crate::forge::{
+use crate::support::forge::{
     self, assert_no_store_if_cookie, flow_cookie_name, get_with_cookie, query_param, start_alice,
     start_login,
 };
-use crate::harness::{self, App, Browser, SESSION_COOKIE, location, set_cookies};
+use crate::support::harness::{self, App, Browser, SESSION_COOKIE, location, set_cookies};
 
 fn sets_a_session(response: &reqwest::Response) -> bool {
     set_cookies(response)
