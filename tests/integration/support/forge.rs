@@ -5,17 +5,17 @@
 //! HMAC-SHA256(secret, "tower-workos-sso/v1/" + purpose), and `kid` is the first 11 characters
 //! of base64url(SHA-256(derived key)).
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::{digest, hmac, rsa, signature};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use reqwest::{Response, StatusCode};
+use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::support::harness::{App, Browser, SECRET, location, set_cookies};
+use crate::support::harness::{self, App, Browser, SECRET, SESSION_COOKIE, location, set_cookies};
 
 /// The per-purpose key the crate derives from a session secret.
 pub fn derived_key(secret: &[u8], purpose: &str) -> Vec<u8> {
@@ -257,6 +257,37 @@ pub async fn get_with_cookie(client: &reqwest::Client, url: &str, cookie: &str) 
         .send()
         .await
         .unwrap()
+}
+
+/// Whether `token` opens a protected route, as a bearer token and as the session cookie.
+/// Both ways must agree.
+pub async fn accepted(app: &App, client: &Client, token: &str) -> bool {
+    let bearer = client
+        .get(app.url("/api/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    let cookie = get_with_cookie(client, &app.url("/"), &format!("{SESSION_COOKIE}={token}"))
+        .await
+        .status();
+    match (bearer, cookie) {
+        (StatusCode::OK, StatusCode::OK) => true,
+        (StatusCode::UNAUTHORIZED, StatusCode::SEE_OTHER) => false,
+        other => panic!("bearer and cookie disagree: {other:?}"),
+    }
+}
+
+/// An app whose clock stands still at `T0`, so time limits can be tested to the second.
+pub async fn frozen_app(
+    configure: impl FnOnce(tower_workos_sso::SsoConfigBuilder) -> tower_workos_sso::SsoConfigBuilder,
+) -> (App, u64) {
+    let t0 = unix_now();
+    let app =
+        harness::start(move |b| configure(b.clock(move || UNIX_EPOCH + Duration::from_secs(t0))))
+            .await;
+    (app, t0)
 }
 
 /// Every response that sets or clears a session or flow cookie must not be cached.
