@@ -4,8 +4,9 @@
 //! - `flows`: what users and clients see: logins, sessions, the access policy, error callbacks,
 //!   many logins at once.
 //! - `frameworks`: the layer on other servers: Tonic gRPC (and gRPC-web), plain Hyper.
-//! - `security`: one module per part of SECURITY.md, each test named after its row.
-//! - `support`: the test app and browser (`harness`) and the attacker's tools (`forge`).
+//! - `security`: the properties of SECURITY.md, a file per topic, each test named after its row.
+//! - `support`: the test app and browser (`harness`), the attacker's tools (`forge`), and what a
+//!   refused callback looks like (`callback`).
 
 mod flows;
 mod frameworks;

@@ -1,7 +1,8 @@
 //! The callback's `?error=` answers: each known WorkOS error code gets its fixed page and status.
 //!
-//! The other failure paths live with the property they prove: `security::login_flow` (state, flow
-//! cookies, replay, IdP-initiated logins) and `security::workos_faults` (WorkOS faults).
+//! The other failure paths live with the property they prove, in `security`: `callback_state`
+//! (state, replay, PKCE), `flow_cookies`, `error_and_idp_initiated_callbacks` and
+//! `workos_faults` (WorkOS faults).
 
 use reqwest::StatusCode;
 

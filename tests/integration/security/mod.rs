@@ -1,8 +1,10 @@
 //! The properties of SECURITY.md, a file per topic; each test is named after its row (S1-S13,
 //! R1-R3, T1-T11, W1-W6, C1-C3), and SECURITY.md names the file of each.
 
+mod callback_state;
 mod config_and_secrets;
-mod login_flow;
+mod error_and_idp_initiated_callbacks;
+mod flow_cookies;
 mod redirects;
 mod token_cookies_and_headers;
 mod token_forgery;
