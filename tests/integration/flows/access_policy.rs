@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use tower_workos_sso::AccessPolicy;
 
-use crate::support::harness::{self, Browser, api, location, signed_in};
+use crate::support::harness::{self, Browser, api, api_get_json, location, signed_in};
 
 #[tokio::test]
 async fn each_kind_of_caller_gets_its_own_unauthenticated_answer() {
@@ -16,12 +16,7 @@ async fn each_kind_of_caller_gets_its_own_unauthenticated_answer() {
         app.url("/auth/login?return_to=%2Fapi%2Fme%3Ftab%3D1")
     );
 
-    let json = api()
-        .get(app.url("/api/me"))
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
+    let json = api_get_json(&app.url("/api/me")).await;
     assert_eq!(json.status(), StatusCode::UNAUTHORIZED);
     assert!(
         json.headers()["www-authenticate"]

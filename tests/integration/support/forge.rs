@@ -5,7 +5,7 @@
 //! HMAC-SHA256(secret, "tower-workos-sso/v1/" + purpose), and `kid` is the first 11 characters
 //! of base64url(SHA-256(derived key)).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::{digest, hmac, rsa, signature};
@@ -212,6 +212,20 @@ pub async fn start_login(app: &App, browser: &Browser, query: &str) -> Started {
 /// alice's login through the default organization, up to the callback.
 pub async fn start_alice(app: &App, browser: &Browser) -> Started {
     start_login(app, browser, "login_hint=alice%40example.com").await
+}
+
+/// Starts a login in a fresh browser and, without visiting WorkOS, sends the callback a made-up
+/// code with the login's real state, so the layer's first call to WorkOS is the code exchange.
+/// Returns the browser, the callback's answer and when the callback was sent.
+pub async fn callback_with_made_up_code(app: &App) -> (Browser, Response, Instant) {
+    let browser = Browser::new();
+    let to_workos = browser.get(&app.url("/auth/login")).await;
+    let state = query_param(&location(&to_workos), "state").unwrap();
+    let started = Instant::now();
+    let response = browser
+        .get(&app.url(&format!("/auth/callback?code=any&state={state}")))
+        .await;
+    (browser, response, started)
 }
 
 /// A raw HTTP/1.1 exchange with the app: exactly these bytes go out (`Connection: close` is
