@@ -26,7 +26,7 @@ use whoami_proto::who_am_i_client::WhoAmIClient;
 use whoami_proto::who_am_i_server::{WhoAmI, WhoAmIServer};
 use whoami_proto::{PingReply, PingRequest, WhoAmIReply, WhoAmIRequest};
 
-use crate::harness::{self, Browser, SESSION_COOKIE, alice, config_for, location};
+use crate::support::harness::{self, Browser, SESSION_COOKIE, alice, config_for, location};
 
 const WHO_AM_I: &str = "/whoami.WhoAmI/WhoAmI";
 

@@ -6,7 +6,7 @@ use axum::routing::{get, post};
 use reqwest::StatusCode;
 use tower_workos_sso::{Guard, Profile};
 
-use crate::harness::{self, Browser, SESSION_COOKIE, api};
+use crate::support::harness::{self, Browser, SESSION_COOKIE, api};
 
 /// A second server behind the same layer as `app`, with guarded routes.
 async fn guarded(app: &harness::App) -> (String, tokio::task::JoinHandle<()>) {

@@ -5,17 +5,17 @@
 //! HMAC-SHA256(secret, "tower-workos-sso/v1/" + purpose), and `kid` is the first 11 characters
 //! of base64url(SHA-256(derived key)).
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::{digest, hmac, rsa, signature};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use reqwest::{Response, StatusCode};
+use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::harness::{App, Browser, SECRET, location, set_cookies};
+use crate::support::harness::{self, App, Browser, SECRET, SESSION_COOKIE, location, set_cookies};
 
 /// The per-purpose key the crate derives from a session secret.
 pub fn derived_key(secret: &[u8], purpose: &str) -> Vec<u8> {
@@ -214,6 +214,20 @@ pub async fn start_alice(app: &App, browser: &Browser) -> Started {
     start_login(app, browser, "login_hint=alice%40example.com").await
 }
 
+/// Starts a login in a fresh browser and, without visiting WorkOS, sends the callback a made-up
+/// code with the login's real state, so the layer's first call to WorkOS is the code exchange.
+/// Returns the browser, the callback's answer and when the callback was sent.
+pub async fn callback_with_made_up_code(app: &App) -> (Browser, Response, Instant) {
+    let browser = Browser::new();
+    let to_workos = browser.get(&app.url("/auth/login")).await;
+    let state = query_param(&location(&to_workos), "state").unwrap();
+    let started = Instant::now();
+    let response = browser
+        .get(&app.url(&format!("/auth/callback?code=any&state={state}")))
+        .await;
+    (browser, response, started)
+}
+
 /// A raw HTTP/1.1 exchange with the app: exactly these bytes go out (`Connection: close` is
 /// the caller's job); returns the status and the header block of the answer.
 pub async fn raw_http(app: &App, request: &str) -> (u16, String) {
@@ -257,6 +271,37 @@ pub async fn get_with_cookie(client: &reqwest::Client, url: &str, cookie: &str) 
         .send()
         .await
         .unwrap()
+}
+
+/// Whether `token` opens a protected route, as a bearer token and as the session cookie.
+/// Both ways must agree.
+pub async fn accepted(app: &App, client: &Client, token: &str) -> bool {
+    let bearer = client
+        .get(app.url("/api/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    let cookie = get_with_cookie(client, &app.url("/"), &format!("{SESSION_COOKIE}={token}"))
+        .await
+        .status();
+    match (bearer, cookie) {
+        (StatusCode::OK, StatusCode::OK) => true,
+        (StatusCode::UNAUTHORIZED, StatusCode::SEE_OTHER) => false,
+        other => panic!("bearer and cookie disagree: {other:?}"),
+    }
+}
+
+/// An app whose clock stands still at `T0`, so time limits can be tested to the second.
+pub async fn frozen_app(
+    configure: impl FnOnce(tower_workos_sso::SsoConfigBuilder) -> tower_workos_sso::SsoConfigBuilder,
+) -> (App, u64) {
+    let t0 = unix_now();
+    let app =
+        harness::start(move |b| configure(b.clock(move || UNIX_EPOCH + Duration::from_secs(t0))))
+            .await;
+    (app, t0)
 }
 
 /// Every response that sets or clears a session or flow cookie must not be cached.

@@ -8,8 +8,8 @@ use reqwest::StatusCode;
 use serde_json::json;
 use tower_workos_sso::testkit::{Endpoint, Fault};
 
-use crate::forge::{self, query_param, start_alice};
-use crate::harness::{self, App, Browser, SESSION_COOKIE, location, set_cookies, signed_in};
+use crate::support::forge::{self, start_alice};
+use crate::support::harness::{self, App, Browser, SESSION_COOKIE, set_cookies, signed_in};
 
 /// Runs alice's login up to the callback and returns the callback's answer, checking what every
 /// failed exchange must hold: no session, not cacheable, a way to sign in again.
@@ -71,13 +71,7 @@ async fn w1_an_unreachable_workos_becomes_a_503_page() {
     let closed_url = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
     let app = harness::start(|b| b.api_base_url(&closed_url)).await;
-    let browser = Browser::new();
-    let to_workos = browser.get(&app.url("/auth/login")).await;
-    let state = query_param(&location(&to_workos), "state").unwrap();
-    let started = Instant::now();
-    let response = browser
-        .get(&app.url(&format!("/auth/callback?code=any&state={state}")))
-        .await;
+    let (browser, response, started) = forge::callback_with_made_up_code(&app).await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(response.headers()["cache-control"], "no-store");
     assert!(started.elapsed() < Duration::from_secs(2));
@@ -208,13 +202,7 @@ async fn w3_a_connection_that_never_opens_times_out_with_504() {
             .workos_timeouts(Duration::from_millis(300), Duration::from_secs(10))
     })
     .await;
-    let browser = Browser::new();
-    let to_workos = browser.get(&app.url("/auth/login")).await;
-    let state = query_param(&location(&to_workos), "state").unwrap();
-    let started = Instant::now();
-    let response = browser
-        .get(&app.url(&format!("/auth/callback?code=any&state={state}")))
-        .await;
+    let (_browser, response, started) = forge::callback_with_made_up_code(&app).await;
     assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
     assert!(
         started.elapsed() < Duration::from_secs(3),

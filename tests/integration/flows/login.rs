@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use reqwest::StatusCode;
 use tower_workos_sso::testkit::Endpoint;
 
-use crate::harness::{self, Browser, SESSION_COOKIE, location, set_cookies, signed_in};
+use crate::support::harness::{self, Browser, SESSION_COOKIE, location, set_cookies, signed_in};
 
 fn query_of(url: &str) -> HashMap<String, String> {
     let url = reqwest::Url::parse(url).unwrap();

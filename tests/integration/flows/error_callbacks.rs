@@ -1,11 +1,12 @@
 //! The callback's `?error=` answers: each known WorkOS error code gets its fixed page and status.
 //!
-//! The other failure paths live with the property they prove: `security_flow` (state, flow
-//! cookies, replay, IdP-initiated logins) and `security_workos` (WorkOS faults).
+//! The other failure paths live with the property they prove, in `security`: `callback_state`
+//! (state, replay, PKCE), `flow_cookies`, `error_and_idp_initiated_callbacks` and
+//! `workos_faults` (WorkOS faults).
 
 use reqwest::StatusCode;
 
-use crate::harness::{self, Browser, SESSION_COOKIE};
+use crate::support::harness::{self, Browser, SESSION_COOKIE};
 
 #[tokio::test]
 async fn error_callbacks_show_a_fixed_escaped_page_and_no_session() {

@@ -5,8 +5,10 @@ use reqwest::StatusCode;
 use tower_workos_sso::IdpInitiatedLogin;
 use tower_workos_sso::testkit::Endpoint;
 
-use crate::forge::query_param;
-use crate::harness::{self, App, Browser, SESSION_COOKIE, location, set_cookies, signed_in};
+use crate::support::forge::query_param;
+use crate::support::harness::{
+    self, App, Browser, SESSION_COOKIE, location, set_cookies, signed_in,
+};
 
 /// `GET url` from `browser` with extra request headers (a browser's `Sec-Fetch-*`, `Origin`,
 /// `Referer`).

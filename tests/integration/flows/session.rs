@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use tower_workos_sso::store::MemoryStore;
 
-use crate::harness::{self, SESSION_COOKIE, api, location, set_cookies, signed_in};
+use crate::support::harness::{self, SESSION_COOKIE, api, location, set_cookies, signed_in};
 
 async fn me_with_bearer(app: &harness::App, token: &str) -> reqwest::Response {
     api()

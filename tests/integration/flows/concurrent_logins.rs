@@ -8,7 +8,7 @@ use reqwest::{Client, StatusCode};
 use tokio::sync::Barrier;
 use tower_workos_sso::testkit::Endpoint;
 
-use crate::harness::{self, App, SESSION_COOKIE};
+use crate::support::harness::{self, App, SESSION_COOKIE};
 
 const BROWSERS: usize = 200;
 

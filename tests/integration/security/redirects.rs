@@ -3,8 +3,8 @@
 
 use reqwest::StatusCode;
 
-use crate::forge::{self, raw_header, raw_http};
-use crate::harness::{self, App, Browser};
+use crate::support::forge::{self, raw_header, raw_http};
+use crate::support::harness::{self, App, Browser};
 
 /// Open-redirect payloads for `return_to`, as the server receives them (decoded).
 fn open_redirect_payloads(app: &App) -> Vec<String> {

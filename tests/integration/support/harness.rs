@@ -215,6 +215,16 @@ pub fn api() -> Client {
         .unwrap()
 }
 
+/// A GET from a plain API client (no cookies, no redirects) that asks for JSON.
+pub async fn api_get_json(url: &str) -> Response {
+    api()
+        .get(url)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+}
+
 /// The harness's configuration for another server at `base` (gRPC, plain hyper) against
 /// `workos`: the same session secret and client id as [`start`]'s apps, so sessions issued by one
 /// verify on the other, and Acme's organization as the default selector.

@@ -10,8 +10,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tower_workos_sso::testkit::MockWorkOs;
 use tower_workos_sso::{SsoConfig, SsoLayer};
 
-use crate::forge;
-use crate::harness::{self, Browser, SECRET};
+use crate::support::forge;
+use crate::support::harness::{self, Browser, SECRET};
 
 const API_KEY: &str = "sk_test_c1_secret_value_do_not_print";
 const SESSION_SECRET: &str = "c1-session-secret-that-is-long-enough-0123";
@@ -208,7 +208,7 @@ fn c1_from_env_names_the_setting() {
         let mut child = Command::new(&exe);
         child.args([
             "--exact",
-            "security_config::c1_from_env_child",
+            "security::config_and_secrets::c1_from_env_child",
             "--ignored",
             "--nocapture",
             "--test-threads=1",

@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use tower_workos_sso::testkit::{Endpoint, Fault};
 
-use crate::harness::{self, App, Browser, SESSION_COOKIE, location, set_cookies};
+use crate::support::harness::{self, App, Browser, SESSION_COOKIE, location, set_cookies};
 
 /// Starts a login for `email` in `browser` and returns the callback URL the fake sends it to,
 /// without visiting it.

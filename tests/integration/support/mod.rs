@@ -1,0 +1,6 @@
+//! What the tests share: the app and browser they drive, the attacker's tools, and what a
+//! refused callback looks like.
+
+pub mod callback;
+pub mod forge;
+pub mod harness;
