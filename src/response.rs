@@ -93,11 +93,16 @@ pub(crate) fn page(
 main{{background:#fff;border:1px solid #d0d7de;border-radius:12px;padding:2rem 2.5rem;max-width:30rem;box-shadow:0 1px 3px rgba(0,0,0,.06)}}
 h1{{font-size:1.3rem;margin-top:0}}.button{{display:inline-block;background:#5b5bd6;color:#fff;padding:.55rem 1.1rem;border:0;border-radius:8px;font:inherit;text-decoration:none;cursor:pointer}}
 .code{{color:#57606a;font-size:.85rem}}</style></head>
-<body><main><h1>{title}</h1><p>{message}</p>{action}<p class="code">HTTP {code}</p></main></body></html>
+<body><main><h1>{title}</h1><p>{message}</p>{action}{code}</main></body></html>
 "#,
         title = escape_html(title),
         message = escape_html(message),
-        code = status.as_u16(),
+        // The status helps a user reporting an error; a page asking to go on needs none.
+        code = if status.is_success() {
+            String::new()
+        } else {
+            format!(r#"<p class="code">HTTP {}</p>"#, status.as_u16())
+        },
     );
     let mut response = Response::new(OwnBody::from(html));
     *response.status_mut() = status;
