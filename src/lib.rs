@@ -37,9 +37,9 @@ mod crypto;
 mod extract;
 mod flow;
 mod future;
-#[cfg(feature = "fuzzing")]
+#[cfg(fuzzing)]
 #[doc(hidden)]
-pub mod fuzzing;
+pub mod fuzz_bridge;
 mod layer;
 mod logout;
 mod profile;

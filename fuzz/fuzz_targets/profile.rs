@@ -6,11 +6,10 @@
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 use tower_workos_sso::Profile;
-use tower_workos_sso::fuzzing::{
-    MAX_ISSUED_TOKEN, NOW, ProfileCheck, decode_b64url, profile_roundtrip, reference_verify,
-    session_token_len,
+use tower_workos_sso::fuzz_bridge::{NOW, ProfileCheck, profile_roundtrip};
+use tower_workos_sso_fuzz::{
+    MAX_ISSUED_TOKEN, decode_b64url, reference_verify, same_json, session_token_len,
 };
-use tower_workos_sso_fuzz::same_json;
 
 /// The profile as a too-large one is stored: without custom attributes and groups.
 fn trim(profile: &Profile) -> Profile {
