@@ -74,7 +74,13 @@ fuzz_target!(|data: &[u8]| {
             );
             assert_eq!(payload["profile"], claims["profile"]);
             let reference = reference_verify(&token, NOW).expect("the reference refuses it");
-            assert_eq!(reference["sid"], claims["sid"]);
+            for claim in ["iss", "aud", "sub", "sid", "typ", "iat", "exp", "auth_time"] {
+                assert_eq!(reference[claim], claims[claim], "claim {claim} differs");
+            }
+            assert!(
+                same_json(&reference["profile"], &claims["profile"]),
+                "the reference reads another profile"
+            );
 
             let renewed = renewed.expect("the session did not renew half an idle timeout later");
             for claim in ["sid", "sub", "auth_time", "profile"] {
