@@ -92,8 +92,8 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-// The modules in layers, lowest first: each uses only modules listed before it (the
-// `layering` test below holds the list and checks every `crate::` path against it).
+// The modules form layers, each using only layers below it: `src/layering.rs` holds their order
+// and checks every `crate::` path against it (leaves first here, then the rest).
 pub mod body;
 mod cookie;
 mod crypto;
@@ -113,6 +113,9 @@ mod core;
 pub mod extract;
 mod flow;
 pub mod future;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzz_bridge;
 pub mod guard;
 mod layer;
 mod limit;

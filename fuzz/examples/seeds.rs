@@ -1,15 +1,17 @@
 //! Writes the seed corpus under `fuzz/seeds/<target>/`: small realistic inputs, with tokens and
 //! flow cookies minted under the fixed fuzzing configuration (so they verify at its fixed time).
 //!
-//! `cargo run --manifest-path fuzz/Cargo.toml --example seeds` (from the repository root).
+//! `RUSTFLAGS="--cfg fuzzing" cargo run --manifest-path fuzz/Cargo.toml --example seeds` (from
+//! the repository root).
 
 use std::fs;
 use std::path::Path;
 
 use serde_json::{Value, json};
-use tower_workos_sso::fuzzing::{
-    IDLE, LEEWAY, NOW, SESSION_COOKIE, SigningKey, kid, mint_flow, mint_session, sample_profile,
-    session_claims, session_header, sign_session_parts,
+use tower_workos_sso::fuzz_bridge::{IDLE, LEEWAY, NOW, mint_flow, mint_session};
+use tower_workos_sso_fuzz::{
+    SESSION_COOKIE, SigningKey, kid, sample_profile, session_claims, session_header,
+    sign_session_parts,
 };
 
 fn main() {

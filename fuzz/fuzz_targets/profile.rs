@@ -6,11 +6,10 @@
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 use tower_workos_sso::Profile;
-use tower_workos_sso::fuzzing::{
-    MAX_ISSUED_TOKEN, NOW, ProfileCheck, decode_b64url, profile_roundtrip, reference_verify,
-    session_token_len,
+use tower_workos_sso::fuzz_bridge::{NOW, ProfileCheck, profile_roundtrip};
+use tower_workos_sso_fuzz::{
+    MAX_ISSUED_TOKEN, decode_b64url, reference_verify, same_json, session_token_len,
 };
-use tower_workos_sso_fuzz::same_json;
 
 /// The profile as a too-large one is stored: without custom attributes and groups.
 fn trim(profile: &Profile) -> Profile {
@@ -75,7 +74,13 @@ fuzz_target!(|data: &[u8]| {
             );
             assert_eq!(payload["profile"], claims["profile"]);
             let reference = reference_verify(&token, NOW).expect("the reference refuses it");
-            assert_eq!(reference["sid"], claims["sid"]);
+            for claim in ["iss", "aud", "sub", "sid", "typ", "iat", "exp", "auth_time"] {
+                assert_eq!(reference[claim], claims[claim], "claim {claim} differs");
+            }
+            assert!(
+                same_json(&reference["profile"], &claims["profile"]),
+                "the reference reads another profile"
+            );
 
             let renewed = renewed.expect("the session did not renew half an idle timeout later");
             for claim in ["sid", "sub", "auth_time", "profile"] {

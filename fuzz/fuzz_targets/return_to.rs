@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tower_workos_sso::fuzzing::return_to;
+use tower_workos_sso::fuzz_bridge::return_to;
 use tower_workos_sso_fuzz::assert_safe_return_to;
 
 fuzz_target!(|input: &str| {

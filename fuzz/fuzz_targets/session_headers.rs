@@ -1,40 +1,34 @@
 //! Arbitrary `Cookie` and `Authorization` header bytes (split at the first newline) through
 //! `Sessions::presented` + `Sessions::verify`: a token is accepted only if an independent
-//! verifier accepts it too, and the answer matches what the headers say.
+//! verifier accepts it too, a refused one is refused by it too, and the answer matches an
+//! independent reading of the headers.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use tower_workos_sso::fuzzing::{
-    NOW, SESSION_COOKIE, SessionCheck, reference_verify, session_from_headers, verify_session,
-};
+use tower_workos_sso::fuzz_bridge::{NOW, SessionCheck, session_from_headers, verify_session};
 use tower_workos_sso::{Profile, SessionSource};
-use tower_workos_sso_fuzz::split_newline;
+use tower_workos_sso_fuzz::{SESSION_COOKIE, cookie_values, reference_verify, split_newline};
 
 fuzz_target!(|data: &[u8]| {
     let (cookie, authorization) = split_newline(data);
     let bearer = bearer(authorization);
     let cookie_text = String::from_utf8_lossy(cookie);
     let named = cookie_text.matches(SESSION_COOKIE).count();
-    let pairs = session_pairs(cookie);
+    // The session cookie pairs of the header as a server reads them (none if unreadable).
+    let pairs = cookie_values(cookie, SESSION_COOKIE);
     match session_from_headers(cookie, authorization) {
         SessionCheck::Absent => {
             assert!(bearer.is_none(), "a bearer token was overlooked");
-            assert!(
-                pairs.is_none_or(|n| n == 0),
-                "a session cookie was overlooked"
-            );
+            assert!(pairs.is_empty(), "a session cookie was overlooked");
         }
         SessionCheck::Ambiguous => {
             assert!(bearer.is_none(), "a bearer token lost to the cookies");
             assert!(named >= 2, "ambiguous with {named} session cookies");
-            assert!(
-                pairs.is_none_or(|n| n >= 2),
-                "ambiguous with {pairs:?} pairs"
-            );
+            assert!(pairs.len() >= 2, "ambiguous with {} pairs", pairs.len());
         }
         SessionCheck::Refused { source, token } => {
-            assert_presented(source, &token, bearer, &cookie_text, named, pairs);
+            assert_presented(source, &token, bearer, &cookie_text, named, &pairs);
             assert!(
                 reference_verify(&token, NOW).is_none(),
                 "a valid token was refused"
@@ -46,7 +40,7 @@ fuzz_target!(|data: &[u8]| {
             claims,
             renewed,
         } => {
-            assert_presented(source, &token, bearer, &cookie_text, named, pairs);
+            assert_presented(source, &token, bearer, &cookie_text, named, &pairs);
             let reference =
                 reference_verify(&token, NOW).expect("accepted a token the reference refuses");
             assert_same_session(&claims, &reference);
@@ -76,40 +70,19 @@ fn bearer(value: &[u8]) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// How many `name=value` pairs of a readable `Cookie` header are named like the session
-/// cookie, among the first 200 `;`-separated items (the crate's bound); `None` if the header is
-/// not visible ASCII, which the crate does not read.
-fn session_pairs(cookie: &[u8]) -> Option<usize> {
-    let text = std::str::from_utf8(cookie).ok()?;
-    if !text
-        .bytes()
-        .all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
-    {
-        return None;
-    }
-    let named = |item: &&str| {
-        item.split_once('=')
-            .is_some_and(|(name, _)| name.trim() == SESSION_COOKIE)
-    };
-    Some(text.split(';').take(200).filter(named).count())
-}
-
 fn assert_presented(
     source: SessionSource,
     token: &str,
     bearer: Option<&str>,
     cookie: &str,
     named: usize,
-    pairs: Option<usize>,
+    pairs: &[&str],
 ) {
     match source {
         SessionSource::Bearer => assert_eq!(Some(token), bearer, "not the bearer token"),
         SessionSource::Cookie => {
             assert!(bearer.is_none(), "a bearer token lost to the cookie");
-            assert!(
-                pairs.is_none_or(|n| n == 1),
-                "{pairs:?} session cookies, one read"
-            );
+            assert_eq!(pairs, [token], "not the one session cookie's value");
             assert!(
                 named >= 1 && cookie.contains(token),
                 "token not from the cookie"

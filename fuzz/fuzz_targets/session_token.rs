@@ -15,9 +15,10 @@ use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use tower_workos_sso::fuzzing::{
-    NOW, SigningKey, kid, mint_session, reference_verify, sample_profile, session_claims,
-    session_header, sign_session_parts, verify_session,
+use tower_workos_sso::fuzz_bridge::{NOW, mint_session, verify_session};
+use tower_workos_sso_fuzz::{
+    SigningKey, kid, reference_verify, sample_profile, session_claims, session_header,
+    sign_session_parts,
 };
 
 static VALID_CLAIMS: LazyLock<Vec<u8>> = LazyLock::new(|| session_claims(&sample_profile()));

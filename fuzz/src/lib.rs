@@ -1,117 +1,28 @@
-//! Property checks shared by the fuzz targets, written independently of the crate's code.
+//! The fuzz targets' independent references and shared property checks.
+//!
+//! The targets drive the crate's real code through `tower_workos_sso::fuzz_bridge` (compiled
+//! only under `--cfg fuzzing`, which cargo-fuzz passes) and judge its answers with what is here,
+//! written independently of the crate's code: its own base64url, HMAC key derivation, token
+//! verifiers and claim rules ([`token`]), its own reading of the `Cookie` header ([`cookies`]),
+//! and its own statement of what a safe `return_to` is ([`return_to`]).
 
-use tower_workos_sso::fuzzing::{DEFAULT_RETURN_TO, SSO_ROUTES};
+#[cfg(not(fuzzing))]
+compile_error!(
+    "the fuzz targets need `--cfg fuzzing`: cargo fuzz passes it; for cargo check, set \
+     RUSTFLAGS=\"--cfg fuzzing\""
+);
 
-/// Asserts what `safe_return_to` promises: the answer is the configured default, or the input
-/// itself, and then a same-origin path: it starts with a single `/`, has no `\`, no control,
-/// space or non-ASCII character, and neither as it is nor after any round of percent-decoding
-/// does it resolve (dot segments, repeated slashes, case, a trailing slash) to an SSO route or
-/// to a path starting with `//`. Decoding must settle within three rounds.
-pub fn assert_safe_return_to(input: Option<&str>, output: &str) {
-    if output == DEFAULT_RETURN_TO {
-        return;
-    }
-    assert_eq!(Some(output), input, "return_to was rewritten");
-    assert!(
-        output.bytes().all(|b| b.is_ascii_graphic()),
-        "return_to {output:?} has a space, control or non-ASCII character"
-    );
-    let mut current = output.to_owned();
-    for _ in 0..3 {
-        assert_local(&current, output);
-        let decoded = percent_decode(&current);
-        if decoded == current {
-            return;
-        }
-        current = decoded;
-    }
-    assert_local(&current, output);
-    assert_eq!(
-        percent_decode(&current),
-        current,
-        "return_to {output:?} still decodes after three rounds"
-    );
-}
+use std::sync::LazyLock;
 
-fn assert_local(text: &str, original: &str) {
-    assert!(
-        text.starts_with('/') && !text.starts_with("//"),
-        "return_to {original:?} reads as {text:?}: not a single leading slash"
-    );
-    assert!(
-        !text.contains('\\'),
-        "return_to {original:?} reads as {text:?}: has a backslash"
-    );
-    assert!(
-        !text.chars().any(|c| c.is_control() || !c.is_ascii()),
-        "return_to {original:?} reads as {text:?}: control or non-ASCII character"
-    );
-    let path = text.split(['?', '#']).next().unwrap_or_default();
-    let resolved = remove_dot_segments(path);
-    assert!(
-        !resolved.starts_with("//"),
-        "return_to {original:?} resolves to {resolved:?}: not a single leading slash"
-    );
-    let merged: Vec<&str> = resolved.split('/').filter(|s| !s.is_empty()).collect();
-    let route = format!("/{}", merged.join("/"));
-    for sso in SSO_ROUTES {
-        assert!(
-            !route.eq_ignore_ascii_case(sso),
-            "return_to {original:?} resolves to the SSO route {sso}"
-        );
-    }
-}
+use tower_workos_sso::fuzz_bridge::{CallbackAnswer, begin_callback};
 
-/// RFC 3986 §5.2.4 as the WHATWG URL standard applies it: `.`/`..` segments, also spelled with
-/// `%2e`, are removed.
-pub fn remove_dot_segments(path: &str) -> String {
-    let single = |s: &str| s == "." || s.eq_ignore_ascii_case("%2e");
-    let double = |s: &str| {
-        matches!(
-            s.to_ascii_lowercase().as_str(),
-            ".." | ".%2e" | "%2e." | "%2e%2e"
-        )
-    };
-    let segments: Vec<&str> = path.split('/').skip(1).collect();
-    let mut out: Vec<&str> = Vec::new();
-    for (i, segment) in segments.iter().enumerate() {
-        let last = i + 1 == segments.len();
-        if single(segment) {
-            if last {
-                out.push("");
-            }
-        } else if double(segment) {
-            out.pop();
-            if last {
-                out.push("");
-            }
-        } else {
-            out.push(segment);
-        }
-    }
-    format!("/{}", out.join("/"))
-}
+pub mod cookies;
+pub mod return_to;
+pub mod token;
 
-/// Percent-decoding, invalid UTF-8 replaced by U+FFFD: its own implementation.
-pub fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
-        {
-            out.push((h * 16 + l) as u8);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
+pub use cookies::*;
+pub use return_to::*;
+pub use token::*;
 
 /// JSON equality, except that floats may differ in their last few bits: serde_json's default
 /// float parsing (without its `float_roundtrip` feature) is not exact, so a float custom
@@ -148,12 +59,45 @@ pub fn split_newline(data: &[u8]) -> (&[u8], &[u8]) {
     }
 }
 
+/// Queries that between them reach every page the callback answers with when no flow cookie
+/// is sent: one per fixed message.
+const PAGE_QUERIES: [&str; 12] = [
+    "",
+    "code=c",
+    "state=s",
+    "code=c&state=s",
+    "code=c&code=d",
+    "error=access_denied",
+    "error=connection_invalid",
+    "error=organization_invalid",
+    "error=server_error",
+    "error=other",
+    "error=idp_initiated_sso_disabled",
+    "error=idp_initiated_sso_disabled&connection_id=nope",
+];
+
+/// The callback's fixed pages, as the crate writes them.
+static FIXED_PAGES: LazyLock<Vec<Vec<u8>>> = LazyLock::new(|| {
+    PAGE_QUERIES
+        .iter()
+        .filter_map(|query| match begin_callback(query) {
+            CallbackAnswer::Respond { body, .. } => Some(body),
+            CallbackAnswer::Exchange => None,
+        })
+        .collect()
+});
+
+/// Whether `body` is one of the callback's fixed pages (nothing from the request in it).
+pub fn is_fixed_page(body: &[u8]) -> bool {
+    FIXED_PAGES.iter().any(|page| page == body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tower_workos_sso::fuzzing::{
-        FlowCheck, ProfileCheck, SessionCheck, flow_lookup, issue_session, profile_roundtrip,
-        return_to, session_from_headers, session_token_len,
+    use tower_workos_sso::fuzz_bridge::{
+        FlowCheck, ProfileCheck, SessionCheck, flow_lookup, profile_roundtrip, return_to,
+        session_from_headers,
     };
 
     fn seed(target: &str, name: &str) -> Vec<u8> {
@@ -207,19 +151,31 @@ mod tests {
         let check = flow_lookup(cookie, std::str::from_utf8(state).unwrap());
         assert!(matches!(check, FlowCheck::Invalid { .. }), "{check:?}");
 
-        let ProfileCheck::Issued { verified, .. } =
-            profile_roundtrip(&seed("profile", "documented"))
+        let ProfileCheck::Issued {
+            profile,
+            token,
+            verified,
+            ..
+        } = profile_roundtrip(&seed("profile", "documented"))
         else {
             panic!("the documented profile is refused");
         };
         assert!(verified.is_some());
+        // The profile target's length model matches what the crate writes.
+        assert_eq!(token.len(), session_token_len(&profile));
         assert_eq!(return_to("/dashboard"), "/dashboard");
 
-        // The profile target's length model matches what the crate writes.
-        let profile: tower_workos_sso::Profile =
-            serde_json::from_slice(&seed("profile", "documented")).unwrap();
-        let (token, _) = issue_session(&profile).unwrap();
-        assert_eq!(token.len(), session_token_len(&profile));
+        // Every query of the fixed-page set answers with a page, and they differ: the
+        // callback target's "fixed page" check is not vacuous.
+        assert_eq!(
+            FIXED_PAGES.len(),
+            PAGE_QUERIES.len(),
+            "a page query exchanged"
+        );
+        let mut distinct = FIXED_PAGES.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert!(distinct.len() > 1, "one page for every message");
     }
 
     #[test]
@@ -228,5 +184,13 @@ mod tests {
         assert_eq!(remove_dot_segments("/.//evil"), "//evil");
         assert_eq!(remove_dot_segments("/a/%2E%2e"), "/");
         assert_eq!(percent_decode("/%2fx%zz%4"), "//x%zz%4");
+    }
+
+    #[test]
+    fn cookie_header() {
+        let header = b"a=1; __Host-sso_session= \"t\" ;b; __Host-sso_session=u;x=y=z";
+        assert_eq!(cookie_values(header, SESSION_COOKIE), ["t", "u"]);
+        assert_eq!(cookie_values(header, "x"), ["y=z"]);
+        assert!(cookie_values(b"a=\xc3\xa9", "a").is_empty());
     }
 }

@@ -24,21 +24,26 @@ pub(crate) enum LoginError {
     NoSelector,
 }
 
-impl fmt::Display for LoginError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl LoginError {
+    /// The fixed text the refusal page shows.
+    pub(crate) fn message(self) -> &'static str {
+        match self {
             LoginError::QueryTooLong => "The sign-in link is too long.",
             LoginError::SeveralSelectors => {
                 "Give exactly one of organization, connection or provider."
             }
-            LoginError::InvalidSelector => {
-                "The organization, connection or provider is not valid."
-            }
+            LoginError::InvalidSelector => "The organization, connection or provider is not valid.",
             LoginError::InvalidHint => "A sign-in hint is not valid.",
             LoginError::NoSelector => {
                 "Say where to sign in: add organization=org_..., connection=conn_... or provider=GoogleOAuth to the link."
             }
-        })
+        }
+    }
+}
+
+impl fmt::Display for LoginError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
     }
 }
 
