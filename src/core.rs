@@ -1,10 +1,12 @@
 //! `Core`: the per-layer state built once from the configuration (keys, flows, the WorkOS
-//! client, the path policy), shared by every service and route through one `Arc`.
+//! client, the path policy, the revocation store), shared by every service and route through
+//! one `Arc`.
 
 use crate::client::WorkOsClient;
 use crate::config::SsoConfig;
 use crate::flow::Flows;
 use crate::policy::PathPolicy;
+use crate::revocation::Revocations;
 use crate::session::Sessions;
 use crate::time::unix_seconds;
 
@@ -15,6 +17,7 @@ pub(crate) struct Core {
     pub(crate) flows: Flows,
     pub(crate) client: WorkOsClient,
     pub(crate) policy: PathPolicy,
+    pub(crate) revocations: Revocations,
 }
 
 /// One of the routes the layer answers itself.
@@ -37,6 +40,7 @@ impl Core {
             flows: Flows::new(&config),
             client: WorkOsClient::new(&config),
             policy: PathPolicy::new(&config),
+            revocations: Revocations::new(&config),
             config,
         }
     }

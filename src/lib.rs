@@ -115,6 +115,7 @@ mod flow;
 pub mod future;
 mod layer;
 mod policy;
+mod revocation;
 mod routes;
 mod service;
 mod session;
