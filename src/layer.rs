@@ -49,23 +49,23 @@ impl SsoLayer {
         &self.core.config
     }
 
-    /// Mints a token for a new session of `profile`, as a sign-in would (for a service account,
-    /// say). Clients present it as `Authorization: Bearer`. `None` if the profile is too large.
+    /// Mints a bearer token for a new session of `profile`, as a sign-in would (for a service
+    /// account, say). `None` if the profile is too large.
     ///
+    /// Clients present it as `Authorization: Bearer`. It is marked as minted: it is never
+    /// renewed (it lasts one idle timeout) and never accepted as the browser's session cookie.
     /// To hand a signed-in user's session to a CLI or gRPC client, prefer
     /// [`issue_session_token_for`](Self::issue_session_token_for).
     pub fn issue_session_token(&self, profile: &Profile) -> Option<Token> {
         let now = self.core.now();
-        self.core
-            .sessions
-            .issue(profile, now)
-            .map(|(token, _)| token)
+        self.core.sessions.issue_bearer(profile, now)
     }
 
-    /// Mints another token for a session that is already signed in, e.g. in a handler that
-    /// hands the user's session to a command-line or gRPC client. It shares the session's id,
-    /// so logging out (or [`revoke_session`](Self::revoke_session)) ends it too, and never
-    /// outlives its absolute lifetime.
+    /// Mints a bearer token for a session that is already signed in, e.g. in a handler that
+    /// hands the user's session to a command-line or gRPC client. It shares the session's id, so
+    /// logging out (or [`revoke_session`](Self::revoke_session)) ends it too, and never outlives
+    /// the session's absolute lifetime. Like every minted token it is accepted only as
+    /// `Authorization: Bearer`, never as the session cookie, and never renewed.
     /// `None` if the session has reached that end or the profile is too large.
     pub fn issue_session_token_for(&self, session: &Session, profile: &Profile) -> Option<Token> {
         let now = self.core.now();

@@ -94,10 +94,12 @@ impl<S> SsoService<S> {
             Presented::Bearer(token) => (Ok(token), SessionSource::Bearer),
         };
         let verified = presented.and_then(|token| {
-            core.sessions.verify(token, now).map_err(|error| {
-                tracing::debug!(?error, "session token refused");
-                Reason::Invalid
-            })
+            core.sessions
+                .verify_as(token, source, now)
+                .map_err(|error| {
+                    tracing::debug!(?error, "session token refused");
+                    Reason::Invalid
+                })
         });
 
         // Identity only ever comes from a session verified here, never from what came before.
@@ -536,6 +538,35 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn a_minted_token_is_no_session_cookie() {
+        let layer = SsoLayer::new(builder().build().unwrap());
+        let minted = token(&layer);
+        let seen = Arc::new(Seen::default());
+        let mut app = app(layer, seen.clone());
+        let cookie = format!("__Host-sso_session={minted}");
+        let request = get("/reports").header(header::COOKIE, &cookie);
+        let response = app
+            .ready()
+            .await
+            .unwrap()
+            .call(request.body(String::new()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let request = get("/public/page").header(header::COOKIE, &cookie);
+        let response = app
+            .ready()
+            .await
+            .unwrap()
+            .call(request.body(String::new()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.headers().get(header::SET_COOKIE).is_none());
+        assert_eq!(*seen.email.lock().unwrap(), None);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use http::{HeaderMap, Method, Request, Response, StatusCode, header};
 use super::Answer;
 use crate::core::Core;
 use crate::response::{self, OwnBody};
-use crate::session::{Presented, SessionClaims};
+use crate::session::{Presented, SessionClaims, SessionSource};
 use crate::token::Verified;
 
 /// `POST /auth/logout`: the cookie is cleared, and the session is revoked before the answer
@@ -70,14 +70,15 @@ fn not_revoked(core: &Core, wants_page: bool) -> Response<OwnBody> {
     response
 }
 
-/// The verified session the logout request presents, if any.
+/// The verified session the logout request presents, if any. A minted bearer token sent as the
+/// cookie is no session, as everywhere else.
 fn session_of(core: &Core, headers: &HeaderMap) -> Option<Verified<SessionClaims>> {
-    match core.sessions.presented(headers) {
-        Presented::Cookie(token) | Presented::Bearer(token) => {
-            core.sessions.verify(token, core.now()).ok()
-        }
-        Presented::None | Presented::Ambiguous => None,
-    }
+    let (token, source) = match core.sessions.presented(headers) {
+        Presented::Cookie(token) => (token, SessionSource::Cookie),
+        Presented::Bearer(token) => (token, SessionSource::Bearer),
+        Presented::None | Presented::Ambiguous => return None,
+    };
+    core.sessions.verify_as(token, source, core.now()).ok()
 }
 
 /// A cross-site form cannot log users out: browsers say where a POST comes from in
