@@ -9,6 +9,7 @@ mod harness;
 mod hyper_login;
 mod login;
 mod policy;
+mod revocation;
 mod security_config;
 mod security_flow;
 mod security_redirect;
