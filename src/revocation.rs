@@ -215,4 +215,45 @@ mod tests {
         // Empty ids revoke nothing, and say so.
         assert!(now(revocations.revoke(Revocation::User(String::new()))).is_err());
     }
+
+    #[tokio::test]
+    async fn the_layer_and_its_clones_share_one_store_and_another_layer_has_its_own() {
+        use http::{Request, Response, StatusCode, header};
+        use tower::{ServiceExt, service_fn};
+
+        use crate::SsoLayer;
+
+        let clock = Arc::new(std::sync::atomic::AtomicU64::new(T0 * 1000));
+        let layer = SsoLayer::new(config(None, 30, clock.clone()));
+        let profile = Profile::new("prof_1", "a@example.test");
+        let minted = layer.issue_session_token(&profile).unwrap();
+        let status = |layer: &SsoLayer| {
+            let app = tower::ServiceBuilder::new()
+                .layer(layer.clone())
+                .service(service_fn(|_: Request<String>| async {
+                    Ok::<_, std::convert::Infallible>(Response::new(""))
+                }));
+            let request = Request::get("/api")
+                .header(header::AUTHORIZATION, format!("Bearer {}", minted.expose()))
+                .body(String::new())
+                .unwrap();
+            async move { app.oneshot(request).await.unwrap().status() }
+        };
+        assert_eq!(status(&layer).await, StatusCode::OK);
+        layer.clone().revoke_user("prof_1").await.unwrap();
+        assert_eq!(status(&layer).await, StatusCode::UNAUTHORIZED);
+        // Another layer is another store: share one to revoke across layers and instances.
+        let other = SsoLayer::new(config(None, 30, clock));
+        assert_eq!(status(&other).await, StatusCode::OK);
+    }
+
+    #[test]
+    fn the_revoke_futures_can_move_between_threads() {
+        fn send<T: Send>(_: T) {}
+        let clock = Arc::new(std::sync::atomic::AtomicU64::new(T0 * 1000));
+        let layer = crate::SsoLayer::new(config(None, 30, clock));
+        send(layer.revoke_user("prof_1"));
+        send(layer.revoke_session("sid"));
+        send(layer.revoke(Revocation::Connection("conn_1".into())));
+    }
 }
