@@ -26,11 +26,11 @@ const PURGE_BATCH: usize = 8;
 ///   store does not know yet is refused with a [`StoreError`], and nothing recorded is dropped
 ///   early: the store never forgets a revocation to make room, because a forgotten one would
 ///   let its tokens back in. A refused logout says so, a refused
-///   [`SsoLayer::revoke`](crate::SsoLayer::revoke) returns the error, a refused login state
-///   fails that login. Revoking a key already recorded still works at the cap, and room comes
-///   back as records expire (at most the absolute lifetime plus the clock leeway after they
-///   were made). The two caps are separate so that logins started by anyone can never fill the
-///   room revocations need.
+///   [`SsoLayer::revoke`](crate::SsoLayer::revoke) returns the error, and a refused login
+///   state is an error too, so that login fails rather than risk a replay. Revoking a key
+///   already recorded still works at the cap, and room comes back as records expire (at most
+///   the absolute lifetime plus the clock leeway after they were made). The two caps are
+///   separate so that logins started by anyone can never fill the room revocations need.
 ///
 /// Each `until` is counted on the layer's clock when the layer made the store, and on the system
 /// clock otherwise.

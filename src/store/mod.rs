@@ -3,9 +3,10 @@
 //!
 //! Sessions live in signed tokens, so verifying one needs no store: the store is what lets the
 //! layer refuse a token that still verifies. The layer asks it about every request with a
-//! verified session ([`SessionStore::is_revoked`]), records a revocation at logout and through
-//! [`SsoLayer::revoke`](crate::SsoLayer::revoke) and its shorthands, and records each login
-//! state it completes ([`SessionStore::consume_login_state`]).
+//! verified session ([`SessionStore::is_revoked`]) and records a revocation at logout and
+//! through [`SsoLayer::revoke`](crate::SsoLayer::revoke) and its shorthands. A store also marks
+//! login states used ([`SessionStore::consume_login_state`]), so that a login's callback can
+//! complete only once, even across instances.
 //!
 //! Without a store configured, each [`SsoLayer`](crate::SsoLayer) keeps a [`MemoryStore`] of its
 //! own: revocations hold in that process. With several instances (or several layers built from
