@@ -1,11 +1,13 @@
 //! `Core`: the per-layer state built once from the configuration (keys, flows, the WorkOS
-//! client, the path policy), shared by every service and route through one `Arc`.
+//! client, the path policy, the revocation store), shared by every service and route through
+//! one `Arc`.
 
 use crate::client::WorkOsClient;
 use crate::config::SsoConfig;
 use crate::flow::Flows;
 use crate::limit::Slots;
 use crate::policy::PathPolicy;
+use crate::revocation::Revocations;
 use crate::session::Sessions;
 use crate::time::unix_seconds;
 
@@ -18,6 +20,7 @@ pub(crate) struct Core {
     pub(crate) policy: PathPolicy,
     /// Code exchanges with WorkOS under way (`max_concurrent_exchanges`).
     pub(crate) exchanges: Slots,
+    pub(crate) revocations: Revocations,
 }
 
 /// One of the routes the layer answers itself.
@@ -41,6 +44,7 @@ impl Core {
             client: WorkOsClient::new(&config),
             policy: PathPolicy::new(&config),
             exchanges: Slots::new(config.max_concurrent_exchanges),
+            revocations: Revocations::new(&config),
             config,
         }
     }

@@ -118,6 +118,12 @@ impl<F> ResponseFuture<F> {
         }
     }
 
+    /// Whether this is the plain pass-through: the inner future itself, nothing boxed.
+    #[cfg(test)]
+    pub(crate) fn is_pass_through(&self) -> bool {
+        matches!(self.kind, Kind::Inner { .. })
+    }
+
     pub(crate) fn deferred(future: impl Future<Output = Deferred<F>> + Send + 'static) -> Self {
         Self {
             kind: Kind::Deferred {

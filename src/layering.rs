@@ -4,9 +4,31 @@ use std::path::Path;
 
 /// Every module of `src/`, lowest layer first. A module may use only modules before it.
 const LAYERS: &[&str] = &[
-    "time", "limit", "crypto", "secret", "cookie", "body", "profile", "selector", "store",
-    "response", "token", "config", "session", "flow", "client", "policy", "core", "routes",
-    "future", "service", "layer", "guard", "extract", "testkit",
+    "time",
+    "limit",
+    "crypto",
+    "secret",
+    "cookie",
+    "body",
+    "profile",
+    "selector",
+    "store",
+    "response",
+    "token",
+    "config",
+    "session",
+    "revocation",
+    "flow",
+    "client",
+    "policy",
+    "core",
+    "routes",
+    "future",
+    "service",
+    "layer",
+    "guard",
+    "extract",
+    "testkit",
 ];
 
 /// The longest a source file may grow before it wants splitting.

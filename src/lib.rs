@@ -26,12 +26,15 @@
 //!      kept in a short-lived signed cookie for this one login;
 //!    - `GET /auth/callback` checks the `state` against that cookie, exchanges the code for the
 //!      user's [`Profile`], and sets the session cookie (a signed JWT);
-//!    - `POST /auth/logout` (same-origin only) clears it, and revokes it in the
-//!      [`store`] when one is configured.
+//!    - `POST /auth/logout` (same-origin only) clears it, and revokes the session in the
+//!      [`store`], so no copy of it works again.
 //! 2. **Every other request** has its session read (the cookie, or `Authorization: Bearer` for
-//!    API and gRPC clients) and verified. A verified session puts the [`Profile`] and the
-//!    [`Session`] in the request's extensions, where handlers take them (with the `axum`
-//!    feature, as extractors); whatever a client sent in their place is removed first.
+//!    API and gRPC clients), verified, and checked against the revocations in the [`store`]
+//!    (the layer's own in-memory one unless one is configured; see
+//!    [`SsoLayer::revoke`]). A verified session puts the [`Profile`] and the [`Session`] in the
+//!    request's extensions, where handlers take them (with the `axum` feature, as
+//!    extractors); whatever a client sent in their place is removed first. Requests without a
+//!    session never reach the store.
 //! 3. **Without a valid session**, a public path (see
 //!    [`SsoConfigBuilder::public_paths`]) passes through anonymously. A protected one gets the
 //!    answer that fits the caller, without reaching the app:
@@ -120,6 +123,7 @@ pub mod guard;
 mod layer;
 mod limit;
 mod policy;
+mod revocation;
 mod routes;
 mod service;
 mod session;

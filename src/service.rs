@@ -94,10 +94,12 @@ impl<S> SsoService<S> {
             Presented::Bearer(token) => (Ok(token), SessionSource::Bearer),
         };
         let verified = presented.and_then(|token| {
-            core.sessions.verify(token, now).map_err(|error| {
-                tracing::debug!(?error, "session token refused");
-                Reason::Invalid
-            })
+            core.sessions
+                .verify_as(token, source, now)
+                .map_err(|error| {
+                    tracing::debug!(?error, "session token refused");
+                    Reason::Invalid
+                })
         });
 
         // Identity only ever comes from a session verified here, never from what came before.
@@ -123,26 +125,24 @@ impl<S> SsoService<S> {
                 .map(|(token, exp)| core.sessions.cookie(&token, exp, now)),
             SessionSource::Bearer => None,
         };
-        let session = Sessions::metadata(&verified.claims, source);
-        let session_id = core
-            .config
-            .session_store
-            .is_some()
-            .then(|| session.id.clone());
         let extensions = request.extensions_mut();
+        extensions.insert(Sessions::metadata(&verified.claims, source));
         extensions.insert(verified.claims.profile);
-        extensions.insert(session);
 
-        let (Some(store), Some(session_id)) = (core.config.session_store.clone(), session_id)
-        else {
-            return ResponseFuture::inner(self.inner.call(request), Outgoing::personal(set_cookie));
-        };
+        // Every verified session is checked against the revocations before the app sees it.
         // The instance that was polled ready is the one that gets called.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let core = core.clone();
         ResponseFuture::deferred(async move {
-            match store.is_revoked(&session_id).await {
+            let check = {
+                let extensions = request.extensions();
+                match (extensions.get::<Profile>(), extensions.get::<Session>()) {
+                    (Some(profile), Some(session)) => core.revocations.check(profile, session),
+                    _ => Box::pin(std::future::ready(Ok(true))),
+                }
+            };
+            match check.await {
                 Ok(false) => Deferred::Call {
                     future: inner.call(request),
                     outgoing: Outgoing::personal(set_cookie),
@@ -150,10 +150,13 @@ impl<S> SsoService<S> {
                 Ok(true) if !core.policy.is_protected(request.uri().path()) => {
                     request.extensions_mut().remove::<Profile>();
                     request.extensions_mut().remove::<Session>();
+                    // A revoked cookie is cleared; a bearer client's cookies are not ours to touch.
+                    let set_cookie =
+                        (source == SessionSource::Cookie).then(|| core.sessions.clear_cookie());
                     Deferred::Call {
                         future: inner.call(request),
                         outgoing: Outgoing {
-                            set_cookie: Some(core.sessions.clear_cookie()),
+                            set_cookie,
                             personal: false,
                         },
                     }
@@ -246,6 +249,14 @@ mod tests {
             .to_owned()
     }
 
+    /// A browser session token, as the callback issues it.
+    fn browser_token(layer: &SsoLayer) -> String {
+        let profile = Profile::new("prof_1", "alice@example.test").with_organization("org_1");
+        let sessions = crate::session::Sessions::new(layer.config());
+        let (token, _) = sessions.issue(&profile, T0).unwrap();
+        token.expose().to_owned()
+    }
+
     #[tokio::test]
     async fn sso_routes_are_answered_without_calling_the_app() {
         let seen = Arc::new(Seen::default());
@@ -336,7 +347,7 @@ mod tests {
     #[tokio::test]
     async fn a_cookie_past_half_its_idle_window_is_renewed_on_the_way_out() {
         let issued = SsoLayer::new(builder().build().unwrap());
-        let token = token(&issued);
+        let token = browser_token(&issued);
         let later = builder()
             .clock(|| SystemTime::UNIX_EPOCH + Duration::from_secs(T0 + 16 * 60))
             .build()
@@ -408,5 +419,106 @@ mod tests {
             let response = app.ready().await.unwrap().call(request).await.unwrap();
             assert_eq!(response.status(), StatusCode::OK);
         }
+    }
+
+    /// A store that counts the checks it is asked for, and refuses every session.
+    #[derive(Clone, Default)]
+    struct Counting(Arc<AtomicUsize>);
+
+    impl crate::store::SessionStore for Counting {
+        fn revoke(
+            &self,
+            _: crate::store::Revocation,
+            _: SystemTime,
+            _: SystemTime,
+        ) -> crate::store::BoxFuture<'_, Result<(), crate::store::StoreError>> {
+            Box::pin(std::future::ready(Ok(())))
+        }
+
+        fn is_revoked(
+            &self,
+            _: &crate::store::SessionRef<'_>,
+        ) -> crate::store::BoxFuture<'_, Result<bool, crate::store::StoreError>> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Box::pin(std::future::ready(Ok(true)))
+        }
+
+        fn consume_login_state(
+            &self,
+            _: &str,
+            _: SystemTime,
+        ) -> crate::store::BoxFuture<'_, Result<bool, crate::store::StoreError>> {
+            Box::pin(std::future::ready(Ok(true)))
+        }
+    }
+
+    #[tokio::test]
+    async fn requests_without_a_session_pass_through_unboxed_and_never_ask_the_store() {
+        let checks = Counting::default();
+        let layer = SsoLayer::new(builder().session_store(checks.clone()).build().unwrap());
+        let token = token(&layer);
+        let seen = Arc::new(Seen::default());
+        let mut app = tower::Layer::layer(
+            &layer,
+            service_fn(move |_: Request<String>| {
+                let seen = seen.clone();
+                async move {
+                    seen.calls.fetch_add(1, Ordering::SeqCst);
+                    Ok::<_, Infallible>(Response::new(String::new()))
+                }
+            }),
+        );
+        for request in [
+            get("/public/page").body(String::new()).unwrap(),
+            get("/public/page")
+                .header(header::COOKIE, "__Host-sso_session=garbage")
+                .body(String::new())
+                .unwrap(),
+        ] {
+            let future = app.ready().await.unwrap().call(request);
+            assert!(future.is_pass_through());
+            assert_eq!(future.await.unwrap().status(), StatusCode::OK);
+        }
+        assert_eq!(checks.0.load(Ordering::SeqCst), 0);
+        // A verified session is checked, and this store refuses it.
+        let request = Request::get("/public/page")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(String::new())
+            .unwrap();
+        let future = app.ready().await.unwrap().call(request);
+        assert!(!future.is_pass_through());
+        let response = future.await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.headers().get(header::SET_COOKIE).is_none());
+        assert_eq!(checks.0.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_minted_token_is_no_session_cookie() {
+        let layer = SsoLayer::new(builder().build().unwrap());
+        let minted = token(&layer);
+        let seen = Arc::new(Seen::default());
+        let mut app = app(layer, seen.clone());
+        let cookie = format!("__Host-sso_session={minted}");
+        let request = get("/reports").header(header::COOKIE, &cookie);
+        let response = app
+            .ready()
+            .await
+            .unwrap()
+            .call(request.body(String::new()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let request = get("/public/page").header(header::COOKIE, &cookie);
+        let response = app
+            .ready()
+            .await
+            .unwrap()
+            .call(request.body(String::new()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.headers().get(header::SET_COOKIE).is_none());
+        assert_eq!(*seen.email.lock().unwrap(), None);
     }
 }

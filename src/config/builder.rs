@@ -245,7 +245,9 @@ impl SsoConfigBuilder {
         self
     }
 
-    /// A store shared by all instances, for revoking sessions at logout.
+    /// Where revocations (logout, [`SsoLayer::revoke`](crate::SsoLayer::revoke)) live. Default:
+    /// a [`MemoryStore`](crate::store::MemoryStore) of the layer's own, so revocations hold in
+    /// this process only; with several instances, configure a store they all share.
     pub fn session_store(mut self, store: impl SessionStore) -> Self {
         self.session_store = Some(Arc::new(store));
         self

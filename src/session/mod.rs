@@ -4,6 +4,10 @@
 //! A session is a compact HS256 JWT signed by the session [`KeyRing`]: a sliding idle window
 //! (`exp`, renewed at most once per half window) inside an absolute lifetime counted from
 //! sign-in (`auth_time`).
+//!
+//! Its `typ` claim says what it is for: `session` for the browser's cookie (which may also be
+//! sent as a bearer token), `bearer` for a token minted for an API, CLI or gRPC client, which is
+//! accepted only as `Authorization: Bearer` and never renewed.
 
 mod reader;
 
@@ -65,7 +69,10 @@ pub(crate) struct SessionClaims {
     pub(crate) profile: Profile,
 }
 
+/// The browser's session: the cookie, renewed as the sliding window moves.
 const SESSION_TYP: &str = "session";
+/// A token minted for an API, CLI or gRPC client: only ever a bearer token, never renewed.
+const BEARER_TYP: &str = "bearer";
 
 /// Issues, verifies and renews sessions under one configuration.
 pub(crate) struct Sessions {
@@ -101,10 +108,16 @@ impl Sessions {
     /// A new session for a fresh sign-in, with a new `sid` (no session fixation). Large optional
     /// profile fields are dropped rather than writing a cookie browsers would refuse.
     pub(crate) fn issue(&self, profile: &Profile, now: u64) -> Option<(Token, SessionClaims)> {
-        self.issue_within(profile, crypto::random_token(16), now, now)
+        self.issue_within(profile, SESSION_TYP, crypto::random_token(16), now, now)
     }
 
-    /// Another token for a session already signed in (for an API or gRPC client): same `sid`,
+    /// A bearer token for a new session of `profile` (a service account, say), with a new `sid`.
+    pub(crate) fn issue_bearer(&self, profile: &Profile, now: u64) -> Option<Token> {
+        self.issue_within(profile, BEARER_TYP, crypto::random_token(16), now, now)
+            .map(|(token, _)| token)
+    }
+
+    /// A bearer token for a session already signed in (for an API or gRPC client): same `sid`,
     /// so revoking the session revokes it too, and the same absolute end.
     pub(crate) fn issue_for(
         &self,
@@ -116,13 +129,14 @@ impl Sessions {
         if now >= auth_time.saturating_add(self.absolute) {
             return None;
         }
-        self.issue_within(profile, session.id.clone(), auth_time, now)
+        self.issue_within(profile, BEARER_TYP, session.id.clone(), auth_time, now)
             .map(|(token, _)| token)
     }
 
     fn issue_within(
         &self,
         profile: &Profile,
+        typ: &str,
         sid: String,
         auth_time: u64,
         now: u64,
@@ -132,7 +146,7 @@ impl Sessions {
             aud: self.audience.clone(),
             sub: profile.id.clone(),
             sid,
-            typ: SESSION_TYP.to_owned(),
+            typ: typ.to_owned(),
             iat: now,
             exp: (now + self.idle).min(auth_time.saturating_add(self.absolute)),
             auth_time,
@@ -151,7 +165,8 @@ impl Sessions {
         (token.expose().len() <= MAX_ISSUED_LEN).then_some((token, claims))
     }
 
-    /// Checks signature, purpose, issuer, audience and every time limit.
+    /// Checks signature, purpose, issuer, audience and every time limit. Browser sessions and
+    /// minted bearer tokens both pass; [`verify_as`](Self::verify_as) also checks where it came.
     pub(crate) fn verify(
         &self,
         token: &str,
@@ -159,7 +174,8 @@ impl Sessions {
     ) -> Result<Verified<SessionClaims>, TokenError> {
         let verified = self.ring.verify::<SessionClaims>(token)?;
         let c = &verified.claims;
-        if c.typ != SESSION_TYP || c.sid.is_empty() || c.sub != c.profile.id {
+        let purpose = c.typ == SESSION_TYP || c.typ == BEARER_TYP;
+        if !purpose || c.sid.is_empty() || c.sub != c.profile.id {
             return Err(TokenError::Invalid);
         }
         if c.iat > now + self.leeway || c.auth_time > c.iat {
@@ -172,14 +188,33 @@ impl Sessions {
         Ok(verified)
     }
 
+    /// [`verify`](Self::verify), for a token presented as `source`: a minted bearer token sent
+    /// as the session cookie is refused, as if there were no session.
+    pub(crate) fn verify_as(
+        &self,
+        token: &str,
+        source: SessionSource,
+        now: u64,
+    ) -> Result<Verified<SessionClaims>, TokenError> {
+        let verified = self.verify(token, now)?;
+        if source == SessionSource::Cookie && verified.claims.typ != SESSION_TYP {
+            return Err(TokenError::Invalid);
+        }
+        Ok(verified)
+    }
+
     /// The renewed token to send back, if the sliding window or a key rotation calls for one.
     /// Renewal is rare (at most once per half idle window) so most responses set no cookie.
+    /// Minted bearer tokens are never renewed.
     pub(crate) fn renew(
         &self,
         verified: &Verified<SessionClaims>,
         now: u64,
     ) -> Option<(Token, u64)> {
         let c = &verified.claims;
+        if c.typ != SESSION_TYP {
+            return None;
+        }
         let exp = (now + self.idle).min(c.auth_time.saturating_add(self.absolute));
         let window_moved = now.saturating_sub(c.iat) >= self.idle / 2 && exp > c.exp;
         if !window_moved && verified.current_key {
@@ -359,6 +394,53 @@ mod tests {
                 .issue_for(&profile(), &session, T0 + 8 * 3600)
                 .is_none()
         );
+    }
+
+    #[test]
+    fn minted_tokens_are_bearer_only_and_never_renewed() {
+        let sessions = Sessions::new(&config());
+        let (cookie, claims) = sessions.issue(&profile(), T0).unwrap();
+        let session = Sessions::metadata(&claims, SessionSource::Cookie);
+        let minted = [
+            sessions.issue_bearer(&profile(), T0).unwrap(),
+            sessions.issue_for(&profile(), &session, T0).unwrap(),
+        ];
+        let later = T0 + 20 * 60;
+        for token in &minted {
+            let verified = sessions
+                .verify_as(token.expose(), SessionSource::Bearer, later)
+                .unwrap();
+            assert_eq!(verified.claims.typ, BEARER_TYP);
+            assert!(sessions.renew(&verified, later).is_none(), "never renewed");
+            assert_eq!(
+                sessions
+                    .verify_as(token.expose(), SessionSource::Cookie, later)
+                    .err(),
+                Some(TokenError::Invalid),
+                "never a cookie"
+            );
+        }
+        // The browser's session works both ways, and is renewed.
+        for source in [SessionSource::Cookie, SessionSource::Bearer] {
+            let verified = sessions.verify_as(cookie.expose(), source, later).unwrap();
+            assert!(sessions.renew(&verified, later).is_some());
+        }
+        // Even one signed with a retired key is not re-issued.
+        let old = Sessions::new(
+            &SsoConfig::builder()
+                .api_key("sk_test")
+                .client_id("client_1")
+                .redirect_uri("https://app.test/auth/callback")
+                .session_secret(vec![2u8; 32])
+                .build()
+                .unwrap(),
+        );
+        let retired = old.issue_bearer(&profile(), T0).unwrap();
+        let verified = sessions
+            .verify_as(retired.expose(), SessionSource::Bearer, T0)
+            .unwrap();
+        assert!(!verified.current_key);
+        assert!(sessions.renew(&verified, T0).is_none());
     }
 
     #[test]

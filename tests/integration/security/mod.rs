@@ -9,6 +9,7 @@ mod flow_cookies;
 mod login_csrf;
 mod public_paths_and_caching;
 mod redirects;
+mod revocation;
 mod route_guards;
 mod token_cookies_and_headers;
 mod token_forgery;
