@@ -70,6 +70,17 @@ impl Revocations {
         self.store.revoke(what, self.now(), until)
     }
 
+    /// Marks a login flow used; `true` the first time. Remembered until the flow itself
+    /// expires (plus the leeway), after which its cookie no longer verifies anyway.
+    pub(crate) fn consume_login_state(
+        &self,
+        id: &str,
+        expires_at: u64,
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+        let until = from_unix_seconds(expires_at) + self.leeway + Duration::from_secs(1);
+        self.store.consume_login_state(id, until)
+    }
+
     /// Whether the verified session of `profile` and `session` is revoked.
     pub(crate) fn check(
         &self,

@@ -70,6 +70,17 @@ impl FlowClaims {
         &self.return_to
     }
 
+    /// The flow's name in the store, for its one-time use: a hash of its `state` (the state
+    /// itself never leaves the browser and WorkOS).
+    pub(crate) fn store_id(&self) -> String {
+        crypto::sha256_b64(self.state.as_bytes())
+    }
+
+    /// The last moment the flow is valid: its lifetime's end.
+    pub(crate) fn expires_at(&self) -> u64 {
+        self.exp
+    }
+
     /// Whether another site started the login, unconfirmed.
     pub(crate) fn cross_site(&self) -> bool {
         self.cross_site

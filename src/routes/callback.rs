@@ -170,6 +170,36 @@ pub(crate) async fn finish(core: Arc<Core>, exchange: Exchange) -> Response<OwnB
         flow_cookie,
         live_user,
     } = exchange;
+    // A flow is used once: its first callback consumes it, so a replayed flow cookie (with the
+    // code or with junk) never reaches WorkOS again.
+    match core
+        .revocations
+        .consume_login_state(&flow.store_id(), flow.expires_at())
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::info!(
+                target: "tower_workos_sso::audit",
+                reason = "flow_replayed",
+                "a login flow was presented again after its first callback"
+            );
+            let mut response = expired(&core, None);
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, core.flows.clear(&flow_cookie));
+            return response;
+        }
+        Err(error) => {
+            tracing::error!(%error, "login state store unavailable; callback refused");
+            return finish_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Sign-in is unavailable",
+                "Sign-in cannot be completed right now. Please try again in a moment.",
+                None,
+            );
+        }
+    }
     let result = core.client.exchange_code(&code, &flow.verifier()).await;
     let mut response = match result {
         Ok(profile) if replaces_unconfirmed(&flow, live_user.as_deref(), &profile) => {
