@@ -56,6 +56,7 @@ impl Revocations {
                 "nothing to revoke: the id is empty",
             ))));
         }
+        audit(&what, "call");
         let at = self.now();
         self.store.revoke(what, at, self.end_of(at))
     }
@@ -67,6 +68,7 @@ impl Revocations {
     ) -> BoxFuture<'_, Result<(), StoreError>> {
         let until = self.end_of(from_unix_seconds(claims.auth_time));
         let what = Revocation::Session(claims.sid.clone());
+        audit(&what, "logout");
         self.store.revoke(what, self.now(), until)
     }
 
@@ -96,6 +98,24 @@ impl Revocations {
         }
         self.store.is_revoked(&of)
     }
+}
+
+/// One audit event per revocation: what was revoked (ids only) and what asked for it.
+fn audit(what: &Revocation, by: &'static str) {
+    let scope = match what {
+        Revocation::Session(_) => "session",
+        Revocation::User(_) => "user",
+        Revocation::Organization(_) => "organization",
+        Revocation::Connection(_) => "connection",
+    };
+    tracing::info!(
+        target: "tower_workos_sso::audit",
+        reason = "revoked",
+        scope,
+        id = what.id(),
+        by,
+        "sessions revoked"
+    );
 }
 
 #[cfg(test)]
