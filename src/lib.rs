@@ -105,6 +105,7 @@ pub mod store;
 mod time;
 mod token;
 
+mod authorization;
 mod client;
 mod config;
 mod core;
@@ -123,11 +124,12 @@ mod session;
 #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;
 
+pub use authorization::{Claims, Decision, OAuthTokens, SignIn};
 pub use config::{AccessPolicy, ConfigError, IdpInitiatedLogin, SsoConfig, SsoConfigBuilder};
 pub use guard::Guard;
 pub use layer::SsoLayer;
 pub use profile::{Profile, Role};
-pub use secret::Token;
+pub use secret::{OAuthAccessToken, OAuthRefreshToken, Token};
 pub use selector::{InvalidSelector, Selector};
 pub use service::SsoService;
 pub use session::{Session, SessionSource};
