@@ -3,7 +3,8 @@
 //!
 //! A session is a compact HS256 JWT signed by the session [`KeyRing`]: a sliding idle window
 //! (`exp`, renewed at most once per half window) inside an absolute lifetime counted from
-//! sign-in (`auth_time`).
+//! sign-in (`auth_time`). Besides the profile it holds the claims of the app's authorization
+//! hook; a profile too large for the cookie is trimmed by a fixed policy, recorded in the token.
 
 mod reader;
 
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) use reader::Presented;
 
+use crate::authorization::Claims;
 use crate::config::SsoConfig;
 use crate::cookie;
 use crate::crypto;
@@ -39,6 +41,20 @@ pub struct Session {
     pub expires_at: SystemTime,
     /// Where the token came from.
     pub source: SessionSource,
+    /// The claims the app's [authorization hook](crate::SsoConfigBuilder::authorize) added at
+    /// sign-in (empty without one).
+    pub claims: Claims,
+    /// The profile fields that hold less than WorkOS returned, so that the session fits in a
+    /// cookie: `"custom_attributes"`, `"groups"` (dropped by the default policy, or narrowed by
+    /// the hook's `keep_*`). Empty when the profile is complete.
+    pub trimmed: Vec<String>,
+}
+
+impl Session {
+    /// Whether any profile field was trimmed (see [`trimmed`](Self::trimmed)).
+    pub fn is_trimmed(&self) -> bool {
+        !self.trimmed.is_empty()
+    }
 }
 
 /// How the client presented its session.
@@ -63,6 +79,20 @@ pub(crate) struct SessionClaims {
     pub(crate) exp: u64,
     pub(crate) auth_time: u64,
     pub(crate) profile: Profile,
+    /// The authorization hook's claims.
+    #[serde(default, skip_serializing_if = "Claims::is_empty")]
+    pub(crate) ext: Claims,
+    /// Profile fields trimmed to fit the cookie.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) trm: Vec<String>,
+}
+
+/// What a sign-in adds to a session besides the profile.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Granted {
+    pub(crate) claims: Claims,
+    /// Fields already narrowed before issuing (by the hook's `keep_*`).
+    pub(crate) trimmed: Vec<String>,
 }
 
 const SESSION_TYP: &str = "session";
@@ -101,7 +131,18 @@ impl Sessions {
     /// A new session for a fresh sign-in, with a new `sid` (no session fixation). Large optional
     /// profile fields are dropped rather than writing a cookie browsers would refuse.
     pub(crate) fn issue(&self, profile: &Profile, now: u64) -> Option<(Token, SessionClaims)> {
-        self.issue_within(profile, crypto::random_token(16), now, now)
+        self.issue_granted(profile, Granted::default(), now)
+    }
+
+    /// A new session for a sign-in the app authorized, with what it granted. `None` if it does
+    /// not fit in a cookie even trimmed.
+    pub(crate) fn issue_granted(
+        &self,
+        profile: &Profile,
+        granted: Granted,
+        now: u64,
+    ) -> Option<(Token, SessionClaims)> {
+        self.issue_within(profile, granted, crypto::random_token(16), now, now)
     }
 
     /// Another token for a session already signed in (for an API or gRPC client): same `sid`,
@@ -116,13 +157,18 @@ impl Sessions {
         if now >= auth_time.saturating_add(self.absolute) {
             return None;
         }
-        self.issue_within(profile, session.id.clone(), auth_time, now)
+        let granted = Granted {
+            claims: session.claims.clone(),
+            trimmed: session.trimmed.clone(),
+        };
+        self.issue_within(profile, granted, session.id.clone(), auth_time, now)
             .map(|(token, _)| token)
     }
 
     fn issue_within(
         &self,
         profile: &Profile,
+        granted: Granted,
         sid: String,
         auth_time: u64,
         now: u64,
@@ -137,18 +183,40 @@ impl Sessions {
             exp: (now + self.idle).min(auth_time.saturating_add(self.absolute)),
             auth_time,
             profile: profile.clone(),
+            ext: granted.claims,
+            trm: granted.trimmed,
         };
         let token = self.ring.sign(&claims);
         if token.expose().len() <= MAX_ISSUED_LEN {
             return Some((token, claims));
         }
-        tracing::warn!(
-            "profile too large for a session cookie; dropping custom attributes and groups"
-        );
-        claims.profile.custom_attributes.clear();
-        claims.profile.groups.clear();
-        let token = self.ring.sign(&claims);
-        (token.expose().len() <= MAX_ISSUED_LEN).then_some((token, claims))
+        // The default policy: drop custom attributes, then groups, and say so in the token;
+        // the app's claims are its choice and never dropped. Authorization saw everything.
+        type DropField = fn(&mut Profile) -> bool;
+        let policy: [(&str, DropField); 2] = [
+            ("custom_attributes", |p| {
+                !std::mem::take(&mut p.custom_attributes).is_empty()
+            }),
+            ("groups", |p| !std::mem::take(&mut p.groups).is_empty()),
+        ];
+        for (field, drop) in policy {
+            if !drop(&mut claims.profile) {
+                continue;
+            }
+            if !claims.trm.iter().any(|t| t == field) {
+                claims.trm.push(field.to_owned());
+            }
+            let token = self.ring.sign(&claims);
+            if token.expose().len() <= MAX_ISSUED_LEN {
+                tracing::info!(
+                    profile_id = %claims.sub,
+                    trimmed = ?claims.trm,
+                    "profile too large for a session cookie; trimmed"
+                );
+                return Some((token, claims));
+            }
+        }
+        None
     }
 
     /// Checks signature, purpose, issuer, audience and every time limit.
@@ -219,6 +287,8 @@ impl Sessions {
             issued_at: from_unix_seconds(claims.iat),
             expires_at: from_unix_seconds(claims.exp),
             source,
+            claims: claims.ext.clone(),
+            trimmed: claims.trm.clone(),
         }
     }
 }
@@ -369,6 +439,69 @@ mod tests {
         let (token, claims) = sessions.issue(&big, T0).unwrap();
         assert!(token.expose().len() <= MAX_ISSUED_LEN);
         assert!(claims.profile.groups.is_empty());
+        assert_eq!(claims.trm, ["groups"], "only what was dropped is named");
+        let session = Sessions::metadata(&claims, SessionSource::Cookie);
+        assert!(session.is_trimmed());
+        // The record survives verification and renewal.
+        let verified = sessions.verify(token.expose(), T0 + 1000).unwrap();
+        assert_eq!(verified.claims.trm, ["groups"]);
+        let (renewed, _) = sessions.renew(&verified, T0 + 1000).unwrap();
+        assert_eq!(
+            sessions
+                .verify(renewed.expose(), T0 + 1000)
+                .unwrap()
+                .claims
+                .trm,
+            ["groups"]
+        );
+    }
+
+    #[test]
+    fn the_apps_claims_are_kept_and_what_never_fits_is_refused() {
+        let sessions = Sessions::new(&config());
+        let mut claims = Claims::new();
+        claims.insert("tenant", "acme").unwrap();
+        let mut big = profile();
+        big.custom_attributes
+            .insert("blob".into(), serde_json::Value::from("c".repeat(3000)));
+        big.groups = vec!["Engineering".into()];
+        let granted = Granted {
+            claims: claims.clone(),
+            trimmed: Vec::new(),
+        };
+        let (_, issued) = sessions.issue_granted(&big, granted, T0).unwrap();
+        assert_eq!(issued.ext, claims);
+        assert_eq!(issued.trm, ["custom_attributes"]);
+        assert_eq!(
+            issued.profile.groups,
+            ["Engineering"],
+            "groups kept: it fit without"
+        );
+        let session = Sessions::metadata(&issued, SessionSource::Cookie);
+        assert_eq!(
+            session.claims.get::<String>("tenant").as_deref(),
+            Some("acme")
+        );
+        // Tokens minted for the session carry its claims and its record.
+        let minted = sessions
+            .issue_for(&issued.profile, &session, T0 + 5)
+            .unwrap();
+        let minted = sessions.verify(minted.expose(), T0 + 5).unwrap().claims;
+        assert_eq!(
+            (minted.ext, minted.trm),
+            (claims.clone(), issued.trm.clone())
+        );
+
+        let mut huge = profile();
+        huge.name = Some("n".repeat(4000));
+        assert!(sessions.issue(&huge, T0).is_none());
+        let mut too_many_claims = Claims::new();
+        too_many_claims.insert("big", "x".repeat(4000)).unwrap();
+        let granted = Granted {
+            claims: too_many_claims,
+            trimmed: Vec::new(),
+        };
+        assert!(sessions.issue_granted(&profile(), granted, T0).is_none());
     }
 
     #[test]
