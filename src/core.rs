@@ -1,6 +1,8 @@
 //! `Core`: the per-layer state built once from the configuration (keys, flows, the WorkOS
-//! client, the path policy), shared by every service and route through one `Arc`.
+//! client, the path policy, the admitted set), shared by every service and route through one
+//! `Arc`.
 
+use crate::admission::Admission;
 use crate::client::WorkOsClient;
 use crate::config::SsoConfig;
 use crate::flow::Flows;
@@ -15,6 +17,7 @@ pub(crate) struct Core {
     pub(crate) flows: Flows,
     pub(crate) client: WorkOsClient,
     pub(crate) policy: PathPolicy,
+    pub(crate) admission: Admission,
 }
 
 /// One of the routes the layer answers itself.
@@ -37,6 +40,7 @@ impl Core {
             flows: Flows::new(&config),
             client: WorkOsClient::new(&config),
             policy: PathPolicy::new(&config),
+            admission: Admission::new(&config),
             config,
         }
     }

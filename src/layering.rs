@@ -6,8 +6,8 @@ use std::path::Path;
 #[rustfmt::skip] // Kept compact: rustfmt would give each name a line of its own.
 const LAYERS: &[&str] = &[
     "time", "crypto", "secret", "cookie", "body", "profile", "selector", "store", "response",
-    "token", "authorization", "config", "session", "flow", "client", "policy", "core",
-    "routes", "future", "service", "layer", "guard", "extract", "testkit",
+    "token", "authorization", "config", "session", "flow", "client", "policy", "admission",
+    "core", "routes", "future", "service", "layer", "guard", "extract", "testkit",
 ];
 
 /// The longest a source file may grow before it wants splitting.

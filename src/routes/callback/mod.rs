@@ -1,7 +1,8 @@
 //! `GET /auth/callback`: checks the `state` against this browser's flow, exchanges the code,
-//! and turns the profile into a session, or explains what went wrong without echoing input
-//! (`pages.rs`).
+//! admits the profile (`admit.rs`) and turns it into a session, or explains what went wrong
+//! without echoing input (`pages.rs`).
 
+mod admit;
 mod pages;
 
 use std::sync::Arc;
@@ -9,10 +10,10 @@ use std::sync::Arc;
 use http::{HeaderMap, Method, Request, Response, StatusCode, header};
 
 pub(crate) use pages::private;
-use pages::{exchange_failed, expired, failed, finish_page, idp_error};
+use pages::{exchange_failed, expired, failed, idp_error, refused};
 
 use super::Answer;
-use super::login::MAX_QUERY_LEN;
+use super::login::{MAX_QUERY_LEN, not_admitted};
 use crate::config::IdpInitiatedLogin;
 use crate::core::Core;
 use crate::flow::{FlowClaims, FlowLookup, LoginParams};
@@ -116,7 +117,14 @@ pub(crate) fn begin(core: &Core, query: Option<&str>, headers: &HeaderMap) -> Ca
             // WorkOS asks for an SP-initiated login for this connection; our own flows never
             // get this answer, so restarting cannot loop.
             return respond(match query.connection_id.map(Selector::connection) {
-                Some(Ok(connection)) => restart(core, connection, headers, now),
+                Some(Ok(connection)) if core.admission.admits(&connection) => {
+                    restart(core, connection, headers, now)
+                }
+                Some(Ok(connection)) => {
+                    let mut refused = not_admitted(&connection);
+                    private(&mut refused);
+                    refused
+                }
                 _ => failed(
                     core,
                     "The sign-in response names no valid connection.",
@@ -161,26 +169,18 @@ pub(crate) async fn finish(core: Arc<Core>, exchange: Exchange) -> Response<OwnB
     } = exchange;
     let result = core.client.exchange_code(&code, &flow.verifier()).await;
     let mut response = match result {
-        Ok(profile) => {
-            let now = core.now();
-            match core.sessions.issue(&profile, now) {
-                Some((token, claims)) => {
-                    tracing::info!(profile_id = %profile.id, connection_id = %profile.connection_id, "signed in through WorkOS");
-                    let mut response = response::redirect(StatusCode::SEE_OTHER, flow.return_to());
-                    response.headers_mut().append(
-                        header::SET_COOKIE,
-                        core.sessions.cookie(&token, claims.exp, now),
-                    );
-                    response
-                }
-                None => finish_page(
-                    StatusCode::BAD_GATEWAY,
-                    "Sign-in failed",
-                    "Your profile is too large to keep in a session.",
-                    None,
-                ),
+        Ok(exchanged) => match admit::admit(&core, &flow, exchanged).await {
+            Ok((token, claims)) => {
+                tracing::info!(profile_id = %claims.sub, connection_id = %claims.profile.connection_id, "signed in through WorkOS");
+                let mut response = response::redirect(StatusCode::SEE_OTHER, flow.return_to());
+                response.headers_mut().append(
+                    header::SET_COOKIE,
+                    core.sessions.cookie(&token, claims.exp, claims.iat),
+                );
+                response
             }
-        }
+            Err((refusal, reason)) => refused(&core, refusal, reason.as_deref(), &flow),
+        },
         Err(error) => exchange_failed(core.as_ref(), &error, &flow),
     };
     response

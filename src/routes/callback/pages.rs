@@ -3,6 +3,7 @@
 
 use http::{HeaderValue, Response, StatusCode, header};
 
+use crate::admission::Refusal;
 use crate::client::WorkOsError;
 use crate::core::Core;
 use crate::flow::FlowClaims;
@@ -155,4 +156,40 @@ fn error_code_for_log(error: &str) -> &str {
     let well_formed =
         error.len() <= 64 && error.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
     if well_formed { error } else { "<malformed>" }
+}
+
+/// The page for a refused profile, with a fresh login of the same kind: 403 (one generic
+/// page for not the flow's or not admitted, so it reveals nothing of the rules; a denial's
+/// `reason`, escaped), 500 (the hook failed) or 502 (too large).
+pub(super) fn refused(
+    core: &Core,
+    refusal: Refusal,
+    reason: Option<&str>,
+    flow: &FlowClaims,
+) -> Response<OwnBody> {
+    let (status, title, message) = match refusal {
+        Refusal::NotAdmitted | Refusal::FlowMismatch => (
+            StatusCode::FORBIDDEN,
+            "Sign-in refused",
+            "This account cannot sign in to this application.",
+        ),
+        Refusal::Denied => (
+            StatusCode::FORBIDDEN,
+            "Access denied",
+            reason
+                .filter(|reason| !reason.is_empty())
+                .unwrap_or("You may not sign in to this application."),
+        ),
+        Refusal::HookFailed => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Sign-in failed",
+            "This application could not complete the sign-in. Please try again later.",
+        ),
+        Refusal::TooLarge => (
+            StatusCode::BAD_GATEWAY,
+            "Sign-in failed",
+            "Your profile is too large to keep in a session.",
+        ),
+    };
+    finish_page(status, title, message, Some(&retry_link(core, Some(flow))))
 }
