@@ -1,6 +1,7 @@
 //! Integration tests: the real layer in an axum app over HTTP on 127.0.0.1, the testkit fake
 //! standing in for WorkOS, and a cookie-keeping client.
 
+mod admission;
 mod concurrency;
 mod failures;
 mod forge;
