@@ -3,7 +3,9 @@
 
 use http::StatusCode;
 use serde::Deserialize;
+use serde_json::{Map, Value};
 
+use crate::authorization::OAuthTokens;
 use crate::config::SsoConfig;
 use crate::profile::Profile;
 use crate::secret::{ApiKey, AuthorizationCode, PkceVerifier};
@@ -34,7 +36,34 @@ pub(crate) enum WorkOsError {
 /// required: some deployments omit them.
 #[derive(Deserialize)]
 struct TokenResponse {
-    profile: Profile,
+    profile: Value,
+    #[serde(default)]
+    oauth_tokens: Option<Value>,
+}
+
+/// What a code exchange returns: the profile, and what only the authorization step sees.
+pub(crate) struct Exchanged {
+    pub(crate) profile: Profile,
+    /// The IdP's unfiltered attributes: never stored, never logged.
+    pub(crate) raw_attributes: Map<String, Value>,
+    pub(crate) oauth_tokens: Option<OAuthTokens>,
+}
+
+impl TokenResponse {
+    fn parse(body: &[u8]) -> Result<Exchanged, WorkOsError> {
+        const BAD: WorkOsError = WorkOsError::BadResponse("the token response is not valid JSON");
+        let mut response = serde_json::from_slice::<TokenResponse>(body).map_err(|_| BAD)?;
+        let raw_attributes = match response.profile.get_mut("raw_attributes").map(Value::take) {
+            Some(Value::Object(raw)) => raw,
+            _ => Map::new(),
+        };
+        let profile = serde_json::from_value(response.profile).map_err(|_| BAD)?;
+        Ok(Exchanged {
+            profile,
+            raw_attributes,
+            oauth_tokens: response.oauth_tokens.and_then(OAuthTokens::from_json),
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -71,7 +100,7 @@ impl WorkOsClient {
         &self,
         code: &AuthorizationCode,
         verifier: &PkceVerifier,
-    ) -> Result<Profile, WorkOsError> {
+    ) -> Result<Exchanged, WorkOsError> {
         // The API key travels only in this body, never in a URL (SECURITY.md C3).
         let body = zeroize::Zeroizing::new(
             serde_json::json!({
@@ -106,9 +135,7 @@ impl WorkOsClient {
         let body = self.read_capped(response).await?;
 
         match status {
-            StatusCode::OK => serde_json::from_slice::<TokenResponse>(&body)
-                .map(|token| token.profile)
-                .map_err(|_| WorkOsError::BadResponse("the token response is not valid JSON")),
+            StatusCode::OK => TokenResponse::parse(&body),
             StatusCode::TOO_MANY_REQUESTS => Err(WorkOsError::RateLimited { retry_after }),
             s if s.is_server_error() => Err(WorkOsError::ServerError { status: s.as_u16() }),
             s => {
@@ -166,4 +193,37 @@ fn classify(error: reqwest::Error) -> WorkOsError {
 
 fn is_error_code(text: &str) -> bool {
     (1..=64).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_response_keeps_raw_attributes_and_oauth_tokens_apart_from_the_profile() {
+        let body = serde_json::json!({
+            "token_type": "Bearer", "access_token": "wos", "expires_in": 600,
+            "profile": {"id": "prof_1", "email": "e@gmail.test", "connection_type": "GoogleOAuth",
+                        "raw_attributes": {"sub": "104", "hd": "gmail.test"}},
+            "oauth_tokens": {"provider": "GoogleOAuth", "access_token": "ya29.x",
+                             "refresh_token": "1//y", "expires_at": 1, "scopes": ["email"]}
+        });
+        let exchanged = TokenResponse::parse(body.to_string().as_bytes()).unwrap();
+        assert_eq!(exchanged.profile.id, "prof_1");
+        assert_eq!(exchanged.raw_attributes["hd"], "gmail.test");
+        let tokens = exchanged.oauth_tokens.unwrap();
+        assert_eq!(tokens.access_token.expose(), "ya29.x");
+        assert_eq!(tokens.provider, "GoogleOAuth");
+
+        let bare = TokenResponse::parse(br#"{"profile": {"id": "p", "email": "e@x.test", "raw_attributes": null}, "oauth_tokens": null}"#).unwrap();
+        assert!(bare.raw_attributes.is_empty() && bare.oauth_tokens.is_none());
+        for bad in [
+            &br#"{"profile": null}"#[..],
+            br#"{"profile": []}"#,
+            br#"{}"#,
+            b"[]",
+        ] {
+            assert!(TokenResponse::parse(bad).is_err());
+        }
+    }
 }

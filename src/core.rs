@@ -1,7 +1,8 @@
 //! `Core`: the per-layer state built once from the configuration (keys, flows, the WorkOS
-//! client, the path policy, the revocation store), shared by every service and route through
-//! one `Arc`.
+//! client, the path policy, the admitted set, the revocation store), shared by every service
+//! and route through one `Arc`.
 
+use crate::admission::Admission;
 use crate::client::WorkOsClient;
 use crate::config::SsoConfig;
 use crate::flow::Flows;
@@ -21,6 +22,7 @@ pub(crate) struct Core {
     /// Code exchanges with WorkOS under way (`max_concurrent_exchanges`).
     pub(crate) exchanges: Slots,
     pub(crate) revocations: Revocations,
+    pub(crate) admission: Admission,
 }
 
 /// One of the routes the layer answers itself.
@@ -45,6 +47,7 @@ impl Core {
             policy: PathPolicy::new(&config),
             exchanges: Slots::new(config.max_concurrent_exchanges),
             revocations: Revocations::new(&config),
+            admission: Admission::new(&config),
             config,
         }
     }

@@ -1,4 +1,5 @@
-//! Axum extractors: take `Profile`, `Option<Profile>` or `Session` as handler arguments.
+//! Axum extractors: take `Profile`, `Option<Profile>`, `Session` or the session's `Claims` as
+//! handler arguments.
 
 use std::fmt;
 
@@ -7,6 +8,7 @@ use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::{HeaderValue, StatusCode, header};
 
+use crate::authorization::Claims;
 use crate::core::LayerInstalled;
 use crate::profile::Profile;
 use crate::session::Session;
@@ -112,3 +114,22 @@ macro_rules! extractor {
 
 extractor!(Profile);
 extractor!(Session);
+
+/// The session's [`Claims`] (what the authorization hook added), from the [`Session`]: empty
+/// when the hook added none, a rejection when there is no session.
+impl<S: Send + Sync> FromRequestParts<S> for Claims {
+    type Rejection = SsoRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let session = from_extensions::<Session>(parts)?.ok_or(SsoRejection::Unauthenticated)?;
+        Ok(session.claims)
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for Claims {
+    type Rejection = SsoRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
+        Ok(from_extensions::<Session>(parts)?.map(|session| session.claims))
+    }
+}

@@ -23,9 +23,12 @@
 //! 1. **The SSO routes** (under one base path, `/auth` by default) are answered by the layer
 //!    itself and never reach the app:
 //!    - `GET /auth/login` sends the browser to WorkOS with a fresh `state` and PKCE challenge,
-//!      kept in a short-lived signed cookie for this one login;
+//!      kept in a short-lived signed cookie for this one login, if it names an organization,
+//!      connection or provider the app admits (else a 403 page);
 //!    - `GET /auth/callback` checks the `state` against that cookie, exchanges the code for the
-//!      user's [`Profile`], and sets the session cookie (a signed JWT);
+//!      user's [`Profile`], checks that the profile is the one the login asked for, lets the
+//!      app decide (see [Who may sign in](#who-may-sign-in)), and sets the session cookie (a
+//!      signed JWT);
 //!    - `POST /auth/logout` (same-origin only) clears it, and revokes the session in the
 //!      [`store`], so no copy of it works again.
 //! 2. **Every other request** has its session read (the cookie, or `Authorization: Bearer` for
@@ -89,6 +92,37 @@
 //! Without the `axum` feature, read the profile from the extensions:
 //! `request.extensions().get::<Profile>()`.
 //!
+//! # Who may sign in
+//!
+//! Explicit, and closed by default:
+//!
+//! 1. **The admitted set.** A login may name only the default selector and what
+//!    [`allowed_organizations`](SsoConfigBuilder::allowed_organizations),
+//!    [`allowed_connections`](SsoConfigBuilder::allowed_connections) and
+//!    [`allowed_providers`](SsoConfigBuilder::allowed_providers) list
+//!    ([`allow_any_organization`](SsoConfigBuilder::allow_any_organization) for multi-tenant
+//!    apps; `SSO_ALLOWED_*` in the environment). Anything else is refused with a 403 page
+//!    before any redirect to WorkOS.
+//! 2. **The profile is the flow's.** At the callback, a profile whose `organization_id`,
+//!    `connection_id` or `connection_type` is not what the login asked for, or that comes from
+//!    nothing admitted, gets no session (a generic 403 page).
+//! 3. **The app decides.** The shortcuts ([`allowed_email_domains`](SsoConfigBuilder::allowed_email_domains),
+//!    [`allowed_connection_types`](SsoConfigBuilder::allowed_connection_types),
+//!    [`allowed_groups`](SsoConfigBuilder::allowed_groups),
+//!    [`allowed_roles`](SsoConfigBuilder::allowed_roles)) and then the
+//!    [`authorize`](SsoConfigBuilder::authorize) hook see the full [`SignIn`] (every group,
+//!    `raw_attributes`, the provider's [`OAuthTokens`]) and answer a [`Decision`]: allow, with
+//!    [`Claims`] for the session, or deny with a reason shown on a 403 page.
+//! 4. **The session fits.** Custom attributes, then groups, are dropped when the session would
+//!    not fit in a cookie (unless the hook chose what to keep), and [`Session::trimmed`] says
+//!    so; a session that still does not fit is refused (502).
+//!
+//! Every refused sign-in is one `tracing` event under the target `tower_workos_sso::audit`
+//! (INFO, or WARN where it hints at an attack or a fault), with `reason` one of
+//! `not_admitted`, `flow_mismatch`, `denied`, `hook_failed`, `too_large`; `rule` (which
+//! shortcut, `hook`, or how the hook failed); and `organization_id`, `connection_id`,
+//! `provider`, `profile_id`, `asked` where known. Never an email, token, code or cookie.
+//!
 //! Crypto: one backend, aws-lc-rs (what reqwest's rustls uses), for JWT signatures, PKCE
 //! hashes and randomness.
 #![forbid(unsafe_code)]
@@ -108,6 +142,8 @@ pub mod store;
 mod time;
 mod token;
 
+mod admission;
+mod authorization;
 mod client;
 mod config;
 mod core;
@@ -131,11 +167,12 @@ mod session;
 #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;
 
+pub use authorization::{Claims, Decision, OAuthTokens, SignIn};
 pub use config::{AccessPolicy, ConfigError, IdpInitiatedLogin, SsoConfig, SsoConfigBuilder};
 pub use guard::Guard;
 pub use layer::SsoLayer;
 pub use profile::{Profile, Role};
-pub use secret::Token;
+pub use secret::{OAuthAccessToken, OAuthRefreshToken, Token};
 pub use selector::{InvalidSelector, Selector};
 pub use service::SsoService;
 pub use session::{Session, SessionSource};

@@ -231,6 +231,8 @@ mod tests {
             issued_at: from_unix_seconds(T0),
             expires_at: from_unix_seconds(T0 + 1800),
             source: SessionSource::Cookie,
+            claims: crate::authorization::Claims::default(),
+            trimmed: Vec::new(),
         };
         assert!(!now(revocations.check(&profile, &session)).unwrap());
         now(revocations.revoke(Revocation::Organization("org_1".into()))).unwrap();

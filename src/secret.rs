@@ -49,6 +49,16 @@ secret_string!(
     /// The PKCE code verifier of one login flow.
     PkceVerifier
 );
+secret_string!(
+    /// An OAuth provider's access token, from the token response's `oauth_tokens`: handed to
+    /// the authorization hook, never kept in a session.
+    OAuthAccessToken
+);
+secret_string!(
+    /// An OAuth provider's refresh token, from the token response's `oauth_tokens`: handed to
+    /// the authorization hook, never kept in a session.
+    OAuthRefreshToken
+);
 
 /// Secret key material for signing sessions (at least 32 bytes).
 #[derive(Clone)]
@@ -81,14 +91,24 @@ mod tests {
     #[test]
     fn debug_never_shows_the_value() {
         let printed = format!(
-            "{:?} {:?} {:?} {:?} {:?}",
+            "{:?} {:?} {:?} {:?} {:?} {:?} {:?}",
             ApiKey::new("sk_live_abcdef"),
             AuthorizationCode::new("code-123456"),
             Token::new("eyJhbGciOi.payload.sig"),
             PkceVerifier::new("verifier-xyz"),
             SessionSecret::new(b"0123456789abcdef0123456789abcdef".to_vec()),
+            OAuthAccessToken::new("ya29.access-abc"),
+            OAuthRefreshToken::new("1//refresh-def"),
         );
-        for secret in ["sk_live", "code-123", "eyJ", "verifier-xyz", "0123456789"] {
+        for secret in [
+            "sk_live",
+            "code-123",
+            "eyJ",
+            "verifier-xyz",
+            "0123456789",
+            "ya29",
+            "refresh-def",
+        ] {
             assert!(!printed.contains(secret), "{secret} leaked in {printed}");
         }
         assert!(printed.contains("ApiKey(<redacted>)"));

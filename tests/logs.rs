@@ -246,6 +246,7 @@ async fn no_secret_code_state_verifier_token_or_cookie_appears_in_trace_logs() {
             json!({
                 "token_type": "Bearer", "access_token": ACCESS_TOKEN, "expires_in": 600,
                 "profile": { "id": "prof_01LOGS", "email": "logs@example.test",
+                             "organization_id": "org_01ACME",
                              "raw_attributes": { "assertion": "RAW-ASSERTION-LOGS-MARKER" } }
             })
             .to_string()

@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use super::sign_in::SignInSettings;
 use super::url::{is_local_path, is_path_text, is_token_text, parse_url};
 use super::{AccessPolicy, ConfigError, DEFAULT_API_BASE_URL, IdpInitiatedLogin, SsoConfig};
 use crate::secret::{ApiKey, SessionSecret};
@@ -22,6 +23,8 @@ pub struct SsoConfigBuilder {
     pub(super) session_secret: Option<SessionSecret>,
     pub(super) previous_session_secrets: Vec<SessionSecret>,
     pub(super) default_selector: Option<Selector>,
+    /// Who may sign in: admitted selectors, shortcuts, the hook (`sign_in.rs`).
+    pub(super) sign_in: SignInSettings,
     pub(super) base_path: String,
     pub(super) access_policy: AccessPolicy,
     pub(super) public_paths: Vec<String>,
@@ -54,6 +57,7 @@ impl Default for SsoConfigBuilder {
             session_secret: None,
             previous_session_secrets: Vec::new(),
             default_selector: None,
+            sign_in: SignInSettings::default(),
             base_path: "/auth".to_owned(),
             access_policy: AccessPolicy::RequireLogin,
             public_paths: Vec::new(),
@@ -126,7 +130,8 @@ impl SsoConfigBuilder {
         self
     }
 
-    /// The organization, connection or provider used when `/auth/login` names none.
+    /// The organization, connection or provider used when `/auth/login` names none. It is
+    /// always admitted; with no `allowed_*` setting it is the only one.
     pub fn default_selector(mut self, selector: Selector) -> Self {
         self.default_selector = Some(selector);
         self
@@ -384,6 +389,8 @@ impl SsoConfigBuilder {
             }
         }
 
+        let (allowed, authorizer) = self.sign_in.build()?;
+
         Ok(SsoConfig {
             api_key,
             audience: self.audience.unwrap_or_else(|| client_id.clone()),
@@ -394,6 +401,8 @@ impl SsoConfigBuilder {
             api_base_url: api.origin,
             session_secrets,
             default_selector: self.default_selector,
+            allowed,
+            authorizer,
             login_path: format!("{base_path}/login"),
             logout_path: format!("{base_path}/logout"),
             callback_path,

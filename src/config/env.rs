@@ -17,6 +17,9 @@ impl SsoConfig {
     /// | `SSO_PREVIOUS_SESSION_SECRETS` | `previous_session_secret` | optional, comma-separated retired secrets still accepted |
     /// | `SSO_DEFAULT_ORGANIZATION` / `SSO_DEFAULT_CONNECTION` / `SSO_DEFAULT_PROVIDER` | `default_selector` | optional, at most one |
     /// | `SSO_PUBLIC_PATHS` | `public_paths` | optional, comma-separated (`/health,/assets/*`) |
+    /// | `SSO_ALLOWED_ORGANIZATIONS` | `allowed_organizations` | optional, comma-separated `org_...` ids; `*` admits any organization (`allow_any_organization`) |
+    /// | `SSO_ALLOWED_CONNECTIONS` | `allowed_connections` | optional, comma-separated `conn_...` ids |
+    /// | `SSO_ALLOWED_PROVIDERS` | `allowed_providers` | optional, comma-separated names (`GoogleOAuth,MicrosoftOAuth`) |
     pub fn from_env() -> Result<SsoConfig, ConfigError> {
         Self::builder_from_env()?.build()
     }
@@ -43,8 +46,29 @@ impl SsoConfig {
         if let Some(paths) = var("public_paths", "SSO_PUBLIC_PATHS")? {
             builder = builder.public_paths(paths.split(',').map(str::trim));
         }
+        if let Some(ids) = var("allowed_organizations", "SSO_ALLOWED_ORGANIZATIONS")? {
+            let (any, ids): (Vec<&str>, Vec<&str>) = list(&ids).partition(|id| *id == "*");
+            if !any.is_empty() {
+                builder = builder.allow_any_organization();
+            }
+            builder = builder.allowed_organizations(ids);
+        }
+        if let Some(ids) = var("allowed_connections", "SSO_ALLOWED_CONNECTIONS")? {
+            builder = builder.allowed_connections(list(&ids));
+        }
+        if let Some(names) = var("allowed_providers", "SSO_ALLOWED_PROVIDERS")? {
+            builder = builder.allowed_providers(list(&names));
+        }
         Ok(builder)
     }
+}
+
+/// The entries of a comma-separated list, trimmed, empty ones skipped.
+fn list(value: &str) -> impl Iterator<Item = &str> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
 }
 
 /// A variable's trimmed value; unset and blank are the same.

@@ -7,6 +7,7 @@
 mod builder;
 mod env;
 mod error;
+mod sign_in;
 pub(crate) mod url;
 
 use std::fmt;
@@ -15,7 +16,9 @@ use std::time::Duration;
 
 pub use builder::SsoConfigBuilder;
 pub use error::ConfigError;
+pub(crate) use sign_in::Allowed;
 
+use crate::authorization::Authorizer;
 use crate::secret::{ApiKey, SessionSecret};
 use crate::selector::Selector;
 use crate::store::SessionStore;
@@ -65,6 +68,10 @@ pub struct SsoConfig {
     /// `session_secret` first (it signs), then every `previous_session_secret` (they verify).
     pub(crate) session_secrets: Vec<SessionSecret>,
     pub(crate) default_selector: Option<Selector>,
+    /// What a login may name besides the default selector.
+    pub(crate) allowed: Allowed,
+    /// The authorization shortcuts and hook.
+    pub(crate) authorizer: Authorizer,
     pub(crate) login_path: String,
     pub(crate) callback_path: String,
     pub(crate) logout_path: String,
@@ -98,6 +105,8 @@ impl fmt::Debug for SsoConfig {
             .field("api_base_url", &self.api_base_url)
             .field("session_secrets", &self.session_secrets.len())
             .field("default_selector", &self.default_selector)
+            .field("allowed", &self.allowed)
+            .field("authorizer", &self.authorizer)
             .field("login_path", &self.login_path)
             .field("callback_path", &self.callback_path)
             .field("logout_path", &self.logout_path)
@@ -130,6 +139,17 @@ impl SsoConfig {
     /// The selector used when a login names none.
     pub fn default_selector(&self) -> Option<&Selector> {
         self.default_selector.as_ref()
+    }
+
+    /// The organizations, connections and providers a login may name besides the default
+    /// selector.
+    pub fn allowed_selectors(&self) -> &[Selector] {
+        &self.allowed.selectors
+    }
+
+    /// Whether every organization is admitted ([`SsoConfigBuilder::allow_any_organization`]).
+    pub fn allows_any_organization(&self) -> bool {
+        self.allowed.any_organization
     }
 
     /// The login route, `{base_path}/login`.

@@ -6,6 +6,7 @@ use std::fmt;
 use http::{Method, Request, Response, StatusCode};
 
 use super::{confirm, origin};
+use crate::admission::{self, AuditIds, Refusal};
 use crate::core::Core;
 use crate::flow::LoginParams;
 use crate::response::{self, Caller, OwnBody, Reason};
@@ -71,6 +72,14 @@ impl LoginQuery {
                 login.selector = Some(selector.map_err(|_| LoginError::InvalidSelector)?);
                 continue;
             }
+            // `Organization=`, `PROVIDER=`: a selector in another case, which a server or proxy
+            // might read as one, is refused rather than passed over for the default.
+            if ["organization", "connection", "provider"]
+                .iter()
+                .any(|selector| selector.eq_ignore_ascii_case(&name))
+            {
+                return Err(LoginError::InvalidSelector);
+            }
             let params = &mut login.params;
             let (slot, max) = match &*name {
                 "login_hint" => (&mut params.login_hint, 320),
@@ -92,7 +101,8 @@ impl LoginQuery {
 }
 
 /// `GET /auth/login`: a redirect to WorkOS with a new flow cookie, a confirmation page for a
-/// cross-site login that needs one, or a page saying why not. `POST` is the confirmation.
+/// cross-site login that needs one, or a page saying why not: a selector that is not admitted
+/// gets a 403 page, with no flow started. `POST` is the confirmation.
 pub(crate) fn login<B>(core: &Core, request: &Request<B>) -> Response<OwnBody> {
     let confirmed = match *request.method() {
         Method::GET | Method::HEAD => false,
@@ -115,6 +125,9 @@ pub(crate) fn login<B>(core: &Core, request: &Request<B>) -> Response<OwnBody> {
             .selector
             .or_else(|| core.config.default_selector.clone())
             .ok_or(LoginError::NoSelector)?;
+        if !core.admission.admits(&selector) {
+            return Ok(not_admitted(&selector));
+        }
         let mut params = login.params;
         if !confirmed && confirm::required(core, headers, &selector, now) {
             let current = confirm::live_user(core, headers, now);
@@ -134,6 +147,20 @@ pub(crate) fn login<B>(core: &Core, request: &Request<B>) -> Response<OwnBody> {
             None,
         )
     })
+}
+
+/// The page for a login (or a restart) naming an organization, connection or provider this app
+/// does not admit: fixed text, nothing of the request, and an audit event.
+pub(crate) fn not_admitted(selector: &Selector) -> Response<OwnBody> {
+    admission::audit(Refusal::NotAdmitted, None, AuditIds::of_selector(selector));
+    let mut response = response::page(
+        StatusCode::FORBIDDEN,
+        "Sign-in not available",
+        "This application does not accept sign-ins through that organization, connection or provider.",
+        None,
+    );
+    response::no_store(&mut response);
+    response
 }
 
 /// The answer to a protected request without a valid session, fitted to the caller: browsers
@@ -179,6 +206,17 @@ mod tests {
             refused("organization=nope"),
             Some(LoginError::InvalidSelector)
         );
+        for variant in [
+            "Organization=org_1",
+            "PROVIDER=GoogleOAuth",
+            "connectioN=conn_1",
+        ] {
+            assert_eq!(
+                refused(variant),
+                Some(LoginError::InvalidSelector),
+                "{variant}"
+            );
+        }
         assert_eq!(
             refused("login_hint=a%0d%0ab"),
             Some(LoginError::InvalidHint)

@@ -3,7 +3,8 @@
 //!
 //! A session is a compact HS256 JWT signed by the session [`KeyRing`]: a sliding idle window
 //! (`exp`, renewed at most once per half window) inside an absolute lifetime counted from
-//! sign-in (`auth_time`).
+//! sign-in (`auth_time`). Besides the profile it holds the claims of the app's authorization
+//! hook; a profile too large for the cookie is trimmed by a fixed policy, recorded in the token.
 //!
 //! Its `typ` claim says what it is for: `session` for the browser's cookie (which may also be
 //! sent as a bearer token), `bearer` for a token minted for an API, CLI or gRPC client, which is
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) use reader::Presented;
 
+use crate::authorization::Claims;
 use crate::config::SsoConfig;
 use crate::cookie;
 use crate::crypto;
@@ -43,6 +45,20 @@ pub struct Session {
     pub expires_at: SystemTime,
     /// Where the token came from.
     pub source: SessionSource,
+    /// The claims the app's [authorization hook](crate::SsoConfigBuilder::authorize) added at
+    /// sign-in (empty without one).
+    pub claims: Claims,
+    /// The profile fields that hold less than WorkOS returned, so that the session fits in a
+    /// cookie: `"custom_attributes"`, `"groups"` (dropped by the default policy, or narrowed by
+    /// the hook's `keep_*`). Empty when the profile is complete.
+    pub trimmed: Vec<String>,
+}
+
+impl Session {
+    /// Whether any profile field was trimmed (see [`trimmed`](Self::trimmed)).
+    pub fn is_trimmed(&self) -> bool {
+        !self.trimmed.is_empty()
+    }
 }
 
 /// How the client presented its session.
@@ -67,6 +83,20 @@ pub(crate) struct SessionClaims {
     pub(crate) exp: u64,
     pub(crate) auth_time: u64,
     pub(crate) profile: Profile,
+    /// The authorization hook's claims.
+    #[serde(default, skip_serializing_if = "Claims::is_empty")]
+    pub(crate) ext: Claims,
+    /// Profile fields trimmed to fit the cookie.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) trm: Vec<String>,
+}
+
+/// What a sign-in adds to a session besides the profile.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Granted {
+    pub(crate) claims: Claims,
+    /// Fields already narrowed before issuing (by the hook's `keep_*`).
+    pub(crate) trimmed: Vec<String>,
 }
 
 /// The browser's session: the cookie, renewed as the sliding window moves.
@@ -105,16 +135,42 @@ impl Sessions {
         }
     }
 
-    /// A new session for a fresh sign-in, with a new `sid` (no session fixation). Large optional
-    /// profile fields are dropped rather than writing a cookie browsers would refuse.
+    /// A new session with nothing granted beyond the profile (unit tests, the fuzz bridge).
+    #[cfg(any(test, fuzzing))]
     pub(crate) fn issue(&self, profile: &Profile, now: u64) -> Option<(Token, SessionClaims)> {
-        self.issue_within(profile, SESSION_TYP, crypto::random_token(16), now, now)
+        self.issue_granted(profile, Granted::default(), now)
+    }
+
+    /// A new session for a sign-in the app authorized, with what it granted and a new `sid` (no
+    /// session fixation). Large optional profile fields are trimmed rather than writing a cookie
+    /// browsers would refuse; `None` if it does not fit even trimmed.
+    pub(crate) fn issue_granted(
+        &self,
+        profile: &Profile,
+        granted: Granted,
+        now: u64,
+    ) -> Option<(Token, SessionClaims)> {
+        self.issue_within(
+            profile,
+            SESSION_TYP,
+            granted,
+            crypto::random_token(16),
+            now,
+            now,
+        )
     }
 
     /// A bearer token for a new session of `profile` (a service account, say), with a new `sid`.
     pub(crate) fn issue_bearer(&self, profile: &Profile, now: u64) -> Option<Token> {
-        self.issue_within(profile, BEARER_TYP, crypto::random_token(16), now, now)
-            .map(|(token, _)| token)
+        self.issue_within(
+            profile,
+            BEARER_TYP,
+            Granted::default(),
+            crypto::random_token(16),
+            now,
+            now,
+        )
+        .map(|(token, _)| token)
     }
 
     /// A bearer token for a session already signed in (for an API or gRPC client): same `sid`,
@@ -129,14 +185,26 @@ impl Sessions {
         if now >= auth_time.saturating_add(self.absolute) {
             return None;
         }
-        self.issue_within(profile, BEARER_TYP, session.id.clone(), auth_time, now)
-            .map(|(token, _)| token)
+        let granted = Granted {
+            claims: session.claims.clone(),
+            trimmed: session.trimmed.clone(),
+        };
+        self.issue_within(
+            profile,
+            BEARER_TYP,
+            granted,
+            session.id.clone(),
+            auth_time,
+            now,
+        )
+        .map(|(token, _)| token)
     }
 
     fn issue_within(
         &self,
         profile: &Profile,
         typ: &str,
+        granted: Granted,
         sid: String,
         auth_time: u64,
         now: u64,
@@ -151,18 +219,40 @@ impl Sessions {
             exp: (now + self.idle).min(auth_time.saturating_add(self.absolute)),
             auth_time,
             profile: profile.clone(),
+            ext: granted.claims,
+            trm: granted.trimmed,
         };
         let token = self.ring.sign(&claims);
         if token.expose().len() <= MAX_ISSUED_LEN {
             return Some((token, claims));
         }
-        tracing::warn!(
-            "profile too large for a session cookie; dropping custom attributes and groups"
-        );
-        claims.profile.custom_attributes.clear();
-        claims.profile.groups.clear();
-        let token = self.ring.sign(&claims);
-        (token.expose().len() <= MAX_ISSUED_LEN).then_some((token, claims))
+        // The default policy: drop custom attributes, then groups, and say so in the token;
+        // the app's claims are its choice and never dropped. Authorization saw everything.
+        type DropField = fn(&mut Profile) -> bool;
+        let policy: [(&str, DropField); 2] = [
+            ("custom_attributes", |p| {
+                !std::mem::take(&mut p.custom_attributes).is_empty()
+            }),
+            ("groups", |p| !std::mem::take(&mut p.groups).is_empty()),
+        ];
+        for (field, drop) in policy {
+            if !drop(&mut claims.profile) {
+                continue;
+            }
+            if !claims.trm.iter().any(|t| t == field) {
+                claims.trm.push(field.to_owned());
+            }
+            let token = self.ring.sign(&claims);
+            if token.expose().len() <= MAX_ISSUED_LEN {
+                tracing::info!(
+                    profile_id = %claims.sub,
+                    trimmed = ?claims.trm,
+                    "profile too large for a session cookie; trimmed"
+                );
+                return Some((token, claims));
+            }
+        }
+        None
     }
 
     /// Checks signature, purpose, issuer, audience and every time limit. Browser sessions and
@@ -254,223 +344,11 @@ impl Sessions {
             issued_at: from_unix_seconds(claims.iat),
             expires_at: from_unix_seconds(claims.exp),
             source,
+            claims: claims.ext.clone(),
+            trimmed: claims.trm.clone(),
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use http::header;
-
-    fn config() -> SsoConfig {
-        SsoConfig::builder()
-            .api_key("sk_test")
-            .client_id("client_1")
-            .redirect_uri("https://app.test/auth/callback")
-            .session_secret(vec![1u8; 32])
-            .previous_session_secret(vec![2u8; 32])
-            .build()
-            .unwrap()
-    }
-
-    fn profile() -> Profile {
-        serde_json::from_value(serde_json::json!({
-            "id": "prof_1", "email": "alice@example.com", "connection_id": "conn_1",
-            "connection_type": "OktaSAML"
-        }))
-        .unwrap()
-    }
-
-    const T0: u64 = 1_800_000_000;
-
-    #[test]
-    fn issue_then_verify() {
-        let sessions = Sessions::new(&config());
-        let (token, claims) = sessions.issue(&profile(), T0).unwrap();
-        let verified = sessions.verify(token.expose(), T0 + 60).unwrap();
-        assert_eq!(verified.claims.sid, claims.sid);
-        assert!(verified.current_key);
-        assert!(sessions.renew(&verified, T0 + 60).is_none());
-    }
-
-    #[test]
-    fn each_sign_in_gets_a_new_sid() {
-        let sessions = Sessions::new(&config());
-        let (_, a) = sessions.issue(&profile(), T0).unwrap();
-        let (_, b) = sessions.issue(&profile(), T0).unwrap();
-        assert_ne!(a.sid, b.sid);
-    }
-
-    #[test]
-    fn time_limits_hold_at_their_edges() {
-        let sessions = Sessions::new(&config());
-        let (token, _) = sessions.issue(&profile(), T0).unwrap();
-        let t = token.expose();
-        let idle_end = T0 + 30 * 60 + 30;
-        assert!(sessions.verify(t, idle_end).is_ok());
-        assert_eq!(
-            sessions.verify(t, idle_end + 1).err(),
-            Some(TokenError::Expired)
-        );
-        assert!(sessions.verify(t, T0 - 30).is_ok());
-        assert_eq!(
-            sessions.verify(t, T0 - 31).err(),
-            Some(TokenError::NotYetValid)
-        );
-    }
-
-    #[test]
-    fn sliding_window_renews_but_never_past_the_absolute_lifetime() {
-        let sessions = Sessions::new(&config());
-        let (token, _) = sessions.issue(&profile(), T0).unwrap();
-        let mut token = token;
-        let mut now = T0;
-        for _ in 0..40 {
-            now += 20 * 60;
-            match sessions.verify(token.expose(), now) {
-                Ok(verified) => {
-                    if let Some((renewed, _)) = sessions.renew(&verified, now) {
-                        token = renewed;
-                    }
-                }
-                Err(error) => {
-                    assert_eq!(error, TokenError::Expired);
-                    assert!(now > T0 + 8 * 3600, "ended early at {}", now - T0);
-                    return;
-                }
-            }
-        }
-        panic!("session outlived its absolute lifetime");
-    }
-
-    #[test]
-    fn tokens_of_a_retired_key_verify_and_are_renewed_with_the_current_one() {
-        let old = SsoConfig::builder()
-            .api_key("sk_test")
-            .client_id("client_1")
-            .redirect_uri("https://app.test/auth/callback")
-            .session_secret(vec![2u8; 32])
-            .build()
-            .unwrap();
-        let (token, _) = Sessions::new(&old).issue(&profile(), T0).unwrap();
-        let sessions = Sessions::new(&config());
-        let verified = sessions.verify(token.expose(), T0).unwrap();
-        assert!(!verified.current_key);
-        let (renewed, _) = sessions.renew(&verified, T0).unwrap();
-        assert!(sessions.verify(renewed.expose(), T0).unwrap().current_key);
-    }
-
-    #[test]
-    fn flow_tokens_never_pass_as_sessions() {
-        let config = config();
-        let flow_ring = KeyRing::new(
-            &config.session_secrets,
-            "flow",
-            &config.issuer,
-            &config.audience,
-        );
-        let sessions = Sessions::new(&config);
-        let (_, claims) = sessions.issue(&profile(), T0).unwrap();
-        let forged = flow_ring.sign(&claims);
-        assert_eq!(
-            sessions.verify(forged.expose(), T0).err(),
-            Some(TokenError::UnknownKey)
-        );
-    }
-
-    #[test]
-    fn tokens_for_an_existing_session_keep_its_id_and_absolute_end() {
-        let sessions = Sessions::new(&config());
-        let (_, claims) = sessions.issue(&profile(), T0).unwrap();
-        let session = Sessions::metadata(&claims, SessionSource::Cookie);
-        let late = T0 + 8 * 3600 - 60;
-        let token = sessions.issue_for(&profile(), &session, late).unwrap();
-        let verified = sessions.verify(token.expose(), late).unwrap();
-        assert_eq!(verified.claims.sid, claims.sid);
-        assert_eq!(verified.claims.exp, T0 + 8 * 3600);
-        assert!(
-            sessions
-                .issue_for(&profile(), &session, T0 + 8 * 3600)
-                .is_none()
-        );
-    }
-
-    #[test]
-    fn minted_tokens_are_bearer_only_and_never_renewed() {
-        let sessions = Sessions::new(&config());
-        let (cookie, claims) = sessions.issue(&profile(), T0).unwrap();
-        let session = Sessions::metadata(&claims, SessionSource::Cookie);
-        let minted = [
-            sessions.issue_bearer(&profile(), T0).unwrap(),
-            sessions.issue_for(&profile(), &session, T0).unwrap(),
-        ];
-        let later = T0 + 20 * 60;
-        for token in &minted {
-            let verified = sessions
-                .verify_as(token.expose(), SessionSource::Bearer, later)
-                .unwrap();
-            assert_eq!(verified.claims.typ, BEARER_TYP);
-            assert!(sessions.renew(&verified, later).is_none(), "never renewed");
-            assert_eq!(
-                sessions
-                    .verify_as(token.expose(), SessionSource::Cookie, later)
-                    .err(),
-                Some(TokenError::Invalid),
-                "never a cookie"
-            );
-        }
-        // The browser's session works both ways, and is renewed.
-        for source in [SessionSource::Cookie, SessionSource::Bearer] {
-            let verified = sessions.verify_as(cookie.expose(), source, later).unwrap();
-            assert!(sessions.renew(&verified, later).is_some());
-        }
-        // Even one signed with a retired key is not re-issued.
-        let old = Sessions::new(
-            &SsoConfig::builder()
-                .api_key("sk_test")
-                .client_id("client_1")
-                .redirect_uri("https://app.test/auth/callback")
-                .session_secret(vec![2u8; 32])
-                .build()
-                .unwrap(),
-        );
-        let retired = old.issue_bearer(&profile(), T0).unwrap();
-        let verified = sessions
-            .verify_as(retired.expose(), SessionSource::Bearer, T0)
-            .unwrap();
-        assert!(!verified.current_key);
-        assert!(sessions.renew(&verified, T0).is_none());
-    }
-
-    #[test]
-    fn oversize_profiles_are_trimmed() {
-        let sessions = Sessions::new(&config());
-        let mut big = profile();
-        big.groups = (0..400).map(|i| format!("group-{i}")).collect();
-        let (token, claims) = sessions.issue(&big, T0).unwrap();
-        assert!(token.expose().len() <= MAX_ISSUED_LEN);
-        assert!(claims.profile.groups.is_empty());
-    }
-
-    #[test]
-    fn bearer_wins_and_duplicate_cookies_are_ambiguous() {
-        let sessions = Sessions::new(&config());
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::COOKIE,
-            HeaderValue::from_static("__Host-sso_session=a; __Host-sso_session=b"),
-        );
-        assert!(matches!(sessions.presented(&headers), Presented::Ambiguous));
-        headers.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_static("Bearer tok"),
-        );
-        assert!(matches!(
-            sessions.presented(&headers),
-            Presented::Bearer("tok")
-        ));
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
-        assert!(matches!(sessions.presented(&headers), Presented::Ambiguous));
-    }
-}
+mod tests;

@@ -409,13 +409,33 @@ fn exchange(shared: &Shared, request: TokenRequest, profile: Option<Value>) -> R
         return internal_error();
     };
     let profile = profile.unwrap_or_else(|| shared.seed.profile_json(issued.user));
-    let body = json!({
+    let mut body = json!({
         "token_type": "Bearer",
         "access_token": access_token,
         "expires_in": ACCESS_TOKEN_LIFETIME.as_secs(),
         "profile": profile,
     });
+    // OAuth connections also hand over the provider's own tokens, as WorkOS does.
+    let provider = &shared.seed.get(issued.user).0.connection_type;
+    if provider.ends_with("OAuth") {
+        let (Some(access), Some(refresh)) = (shared.random_token(), shared.random_token()) else {
+            return internal_error();
+        };
+        body["oauth_tokens"] = json!({
+            "provider": provider,
+            "access_token": format!("ya29.testkit-{access}"),
+            "refresh_token": format!("1//testkit-{refresh}"),
+            "expires_at": unix_now() + 3600,
+            "scopes": ["openid", "profile", "email"],
+        });
+    }
     json_reply(StatusCode::OK, &body)
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
 }
 
 fn client_authenticates(seed: &Seed, request: &TokenRequest) -> bool {

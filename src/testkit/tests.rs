@@ -268,6 +268,15 @@ async fn token_exchange_with_pkce_returns_a_full_profile_and_a_working_access_to
     assert_eq!(profile["name"], "Erin Example");
     assert_eq!(profile["role"], Value::Null);
     assert!(profile["raw_attributes"]["saml_assertion_id"].is_string());
+    // An OAuth connection hands over the provider's tokens too.
+    let tokens = &body["oauth_tokens"];
+    assert_eq!(tokens["provider"], "GoogleOAuth");
+    assert!(
+        tokens["access_token"]
+            .as_str()
+            .is_some_and(|t| t.len() > 40)
+    );
+    assert!(tokens["refresh_token"].is_string() && tokens["expires_at"].is_u64());
 
     let access_token = body["access_token"].as_str().expect("token");
     let response = client()
@@ -311,6 +320,10 @@ async fn seeded_roles_and_groups_are_in_the_profile() {
     assert_eq!(profile["roles"], json!([{ "slug": "admin" }]));
     assert_eq!(profile["groups"], json!(["Engineering"]));
     assert_eq!(profile["custom_attributes"], json!({}));
+    assert!(
+        body.get("oauth_tokens").is_none(),
+        "SAML hands over no OAuth tokens"
+    );
     assert!(
         mock.issue_code("nobody@example.com", REDIRECT_URI, None)
             .is_none()

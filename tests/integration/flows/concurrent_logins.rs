@@ -97,7 +97,15 @@ async fn one_login(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_concurrent_logins_each_end_as_their_own_user_with_their_own_cookies() {
     // Isolation under load, not the exchange cap (abuse.rs tests that): room for all 200.
-    let app = Arc::new(harness::start(|b| b.max_concurrent_exchanges(200)).await);
+    let app = Arc::new(
+        harness::start(|b| {
+            b.max_concurrent_exchanges(200)
+                .allowed_organizations(["org_01GLOBEX"])
+                .allowed_connections(["conn_01GLOBEXENTRA"])
+                .allowed_providers(["GoogleOAuth"])
+        })
+        .await,
+    );
     let users = [
         ("alice@example.com", "organization=org_01ACME"),
         ("bob@example.com", "organization=org_01ACME"),

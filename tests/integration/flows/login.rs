@@ -15,7 +15,11 @@ fn query_of(url: &str) -> HashMap<String, String> {
 
 #[tokio::test]
 async fn organization_connection_and_provider_logins_each_reach_the_app() {
-    let app = harness::start(|b| b).await;
+    let app = harness::start(|b| {
+        b.allowed_connections(["conn_01GLOBEXENTRA"])
+            .allowed_providers(["GoogleOAuth"])
+    })
+    .await;
     let cases = [
         (
             "organization=org_01ACME&login_hint=bob%40example.com",
@@ -54,7 +58,7 @@ async fn organization_connection_and_provider_logins_each_reach_the_app() {
 
 #[tokio::test]
 async fn login_redirects_to_workos_with_state_pkce_and_a_flow_cookie() {
-    let app = harness::start(|b| b).await;
+    let app = harness::start(|b| b.allowed_connections(["conn_01ACMEOKTA"])).await;
     let browser = Browser::new();
     let response = browser
         .get(&app.url("/auth/login?connection=conn_01ACMEOKTA&login_hint=alice%40example.com&domain_hint=example.com"))
@@ -94,7 +98,7 @@ async fn login_redirects_to_workos_with_state_pkce_and_a_flow_cookie() {
 
 #[tokio::test]
 async fn the_fake_sign_in_page_lets_a_user_click_to_sign_in() {
-    let app = harness::start(|b| b).await;
+    let app = harness::start(|b| b.allowed_organizations(["org_01GLOBEX"])).await;
     let browser = Browser::new();
     let (hops, page) = browser.sign_in(&app, "organization=org_01GLOBEX").await;
     assert_eq!(page.status(), StatusCode::OK, "{hops:?}");

@@ -364,6 +364,7 @@ async fn c3_the_api_key_travels_only_in_the_token_request_body() {
     let app = harness::start_with(workos, |b| {
         b.api_base_url(&recorder.base)
             .default_selector(tower_workos_sso::Selector::organization("org_01ACME").unwrap())
+            .allowed_connections(["conn_01GLOBEXENTRA"])
     })
     .await;
     // A sign-in, a sign-in whose exchange fails, a sign-in through the fake's page, a logout.

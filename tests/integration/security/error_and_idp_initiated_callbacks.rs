@@ -16,7 +16,7 @@ use crate::support::harness::{self, Browser, SESSION_COOKIE, location};
 
 #[tokio::test]
 async fn s10_error_callbacks_never_render_the_description_and_set_no_session() {
-    let app = harness::start(|b| b).await;
+    let app = harness::start(|b| b.allowed_organizations(["org_01GLOBEX"])).await;
     let descriptions = [
         "%3Cscript%3Ealert(1)%3C%2Fscript%3E",
         "%22%3E%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E",
@@ -75,7 +75,7 @@ async fn s10_error_callbacks_never_render_the_description_and_set_no_session() {
 
 #[tokio::test]
 async fn s11_idp_initiated_disabled_restarts_once_for_a_valid_connection_and_never_loops() {
-    let app = harness::start(|b| b).await;
+    let app = harness::start(|b| b.allowed_connections(["conn_01GLOBEXENTRA"])).await;
     let browser = Browser::new();
     let response = browser
         .get(&callback_with(

@@ -10,6 +10,16 @@ use crate::support::harness::{
     self, App, Browser, SESSION_COOKIE, location, set_cookies, signed_in,
 };
 
+/// An app that admits what these tests sign in through besides the default organization.
+async fn start() -> App {
+    harness::start(|b| {
+        b.allowed_organizations(["org_01GLOBEX"])
+            .allowed_connections(["conn_01GLOBEXENTRA"])
+            .allowed_providers(["GoogleOAuth"])
+    })
+    .await
+}
+
 /// `GET url` from `browser` with extra request headers (a browser's `Sec-Fetch-*`, `Origin`,
 /// `Referer`).
 async fn get_with(browser: &Browser, url: &str, headers: &[(&str, &str)]) -> reqwest::Response {
@@ -63,7 +73,7 @@ fn form_action(app: &App, body: &str) -> String {
 
 #[tokio::test]
 async fn a4_a_cross_site_login_for_another_selector_stops_at_a_confirmation() {
-    let app = harness::start(|b| b).await;
+    let app = start().await;
     for headers in CROSS_SITE {
         for (query, id) in [
             ("organization=org_01GLOBEX", "org_01GLOBEX"),
@@ -98,7 +108,7 @@ async fn a4_a_cross_site_login_for_another_selector_stops_at_a_confirmation() {
 
 #[tokio::test]
 async fn a4_the_confirmation_goes_on_only_as_a_same_origin_post() {
-    let app = harness::start(|b| b).await;
+    let app = start().await;
     let browser = Browser::new();
     let page = get_with(
         &browser,
@@ -158,7 +168,7 @@ async fn a4_the_confirmation_goes_on_only_as_a_same_origin_post() {
 
 #[tokio::test]
 async fn a4_a_cross_site_login_never_silently_replaces_a_live_session() {
-    let app = harness::start(|b| b).await;
+    let app = start().await;
     let (browser, alice) = signed_in(&app).await;
 
     // Even the default organization needs a confirmation while someone is signed in.
@@ -206,7 +216,7 @@ async fn a4_a_cross_site_login_never_silently_replaces_a_live_session() {
 
 #[tokio::test]
 async fn a4_an_idp_restart_from_another_site_is_confirmed_first() {
-    let app = harness::start(|b| b).await;
+    let app = start().await;
     let response = get_with(
         &Browser::new(),
         &app.url(

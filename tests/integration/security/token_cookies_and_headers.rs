@@ -353,7 +353,11 @@ async fn t10_cookies_carry_host_prefix_secure_httponly_lax_and_path_root() {
 #[tokio::test]
 async fn t11_every_response_carrying_a_session_or_flow_is_no_store_and_callbacks_send_no_referrer()
 {
-    let app = harness::start(|b| b.session_store(MemoryStore::new())).await;
+    let app = harness::start(|b| {
+        b.session_store(MemoryStore::new())
+            .allowed_connections(["conn_01GLOBEXENTRA"])
+    })
+    .await;
     let client = api();
     let browser = Browser::new();
     let mut with_cookies = 0;

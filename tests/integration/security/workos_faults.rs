@@ -273,7 +273,8 @@ async fn w4_huge_or_malformed_token_responses_become_502_without_a_session() {
         (
             "a profile too large for any cookie",
             Fault::Profile(json!({
-                "id": "prof_01BIG", "email": "big@example.test", "name": "n".repeat(8000)
+                "id": "prof_01BIG", "email": "big@example.test", "name": "n".repeat(8000),
+                "organization_id": "org_01ACME"
             })),
         ),
     ];
@@ -289,12 +290,13 @@ async fn w4_huge_or_malformed_token_responses_become_502_without_a_session() {
 
 #[tokio::test]
 async fn w5_a_profile_with_only_required_fields_or_unknown_values_still_signs_in() {
-    let app = harness::start(|b| b).await;
+    // A profile must come from the connection its login asked for (A2), so both name it.
+    let app = harness::start(|b| b.allowed_connections(["conn_01GOOGLE"])).await;
     let cases = [
-        json!({ "id": "prof_01MIN", "email": "min@example.test" }),
+        json!({ "id": "prof_01MIN", "email": "min@example.test", "connection_id": "conn_01GOOGLE" }),
         json!({
             "object": "profile", "id": "prof_01NEW", "email": "new@example.test",
-            "connection_id": "conn_01X", "connection_type": "SomeProviderInventedTomorrowSAML",
+            "connection_id": "conn_01GOOGLE", "connection_type": "SomeProviderInventedTomorrowSAML",
             "organization_id": null, "first_name": null, "last_name": null, "role": null,
             "roles": null, "groups": null, "custom_attributes": null, "idp_id": null,
             "a_field_added_later": {"nested": [1, 2, 3]},
@@ -306,7 +308,10 @@ async fn w5_a_profile_with_only_required_fields_or_unknown_values_still_signs_in
             .set_fault(Endpoint::Token, Some(Fault::Profile(profile.clone())));
         let browser = Browser::new();
         let (hops, page) = browser
-            .sign_in(&app, "login_hint=alice%40example.com&return_to=/api/me")
+            .sign_in(
+                &app,
+                "connection=conn_01GOOGLE&login_hint=erin%40gmail.test&return_to=/api/me",
+            )
             .await;
         assert_eq!(page.status(), StatusCode::OK, "{profile}: {hops:?}");
         let me: serde_json::Value = page.json().await.unwrap();
@@ -327,7 +332,7 @@ async fn w5_a_profile_with_only_required_fields_or_unknown_values_still_signs_in
 
 #[tokio::test]
 async fn w6_invalid_grant_says_login_expired_offers_a_fresh_login_and_is_not_retried() {
-    let app = harness::start(|b| b).await;
+    let app = harness::start(|b| b.allowed_connections(["conn_01GLOBEXENTRA"])).await;
     // A code that expired at WorkOS.
     app.workos.set_code_lifetime(Duration::ZERO);
     let browser = Browser::new();

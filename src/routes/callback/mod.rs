@@ -1,18 +1,24 @@
 //! `GET /auth/callback`: checks the `state` against this browser's flow, exchanges the code,
-//! and turns the profile into a session, or explains what went wrong without echoing input.
+//! admits the profile (`admit.rs`) and turns it into a session, or explains what went wrong
+//! without echoing input (`pages.rs`).
+
+mod admit;
+mod pages;
 
 use std::sync::Arc;
 
-use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+use http::{HeaderMap, Method, Request, Response, StatusCode, header};
 
-use super::login::MAX_QUERY_LEN;
+pub(crate) use pages::private;
+use pages::{busy, exchange_failed, expired, failed, finish_page, idp_error, refused};
+
+use super::login::{MAX_QUERY_LEN, not_admitted};
 use super::{Answer, confirm};
-use crate::client::WorkOsError;
 use crate::config::IdpInitiatedLogin;
 use crate::core::Core;
 use crate::flow::{FlowClaims, FlowLookup, LoginParams};
 use crate::profile::Profile;
-use crate::response::{self, Action, OwnBody};
+use crate::response::{self, OwnBody};
 use crate::secret::AuthorizationCode;
 use crate::selector::Selector;
 
@@ -125,7 +131,14 @@ pub(crate) fn begin(core: &Core, query: Option<&str>, headers: &HeaderMap) -> Ca
             // WorkOS asks for an SP-initiated login for this connection; our own flows never
             // get this answer, so restarting cannot loop.
             return respond(match query.connection_id.map(Selector::connection) {
-                Some(Ok(connection)) => restart(core, connection, headers, now),
+                Some(Ok(connection)) if core.admission.admits(&connection) => {
+                    restart(core, connection, headers, now)
+                }
+                Some(Ok(connection)) => {
+                    let mut refused = not_admitted(&connection);
+                    private(&mut refused);
+                    refused
+                }
                 _ => failed(
                     core,
                     "The sign-in response names no valid connection.",
@@ -202,29 +215,23 @@ pub(crate) async fn finish(core: Arc<Core>, exchange: Exchange) -> Response<OwnB
     }
     let result = core.client.exchange_code(&code, &flow.verifier()).await;
     let mut response = match result {
-        Ok(profile) if replaces_unconfirmed(&flow, live_user.as_deref(), &profile) => {
-            confirm_replacement(&core, &flow, live_user.as_deref())
-        }
-        Ok(profile) => {
-            let now = core.now();
-            match core.sessions.issue(&profile, now) {
-                Some((token, claims)) => {
-                    tracing::info!(profile_id = %profile.id, connection_id = %profile.connection_id, "signed in through WorkOS");
-                    let mut response = response::redirect(StatusCode::SEE_OTHER, flow.return_to());
-                    response.headers_mut().append(
-                        header::SET_COOKIE,
-                        core.sessions.cookie(&token, claims.exp, now),
-                    );
-                    response
-                }
-                None => finish_page(
-                    StatusCode::BAD_GATEWAY,
-                    "Sign-in failed",
-                    "Your profile is too large to keep in a session.",
-                    None,
-                ),
+        Ok(exchanged) => match admit::admit(&core, &flow, exchanged).await {
+            Ok((_, claims))
+                if replaces_unconfirmed(&flow, live_user.as_deref(), &claims.profile) =>
+            {
+                confirm_replacement(&core, &flow, live_user.as_deref())
             }
-        }
+            Ok((token, claims)) => {
+                tracing::info!(profile_id = %claims.sub, connection_id = %claims.profile.connection_id, "signed in through WorkOS");
+                let mut response = response::redirect(StatusCode::SEE_OTHER, flow.return_to());
+                response.headers_mut().append(
+                    header::SET_COOKIE,
+                    core.sessions.cookie(&token, claims.exp, claims.iat),
+                );
+                response
+            }
+            Err((refusal, reason)) => refused(&core, refusal, reason.as_deref(), &flow),
+        },
         Err(error) => exchange_failed(core.as_ref(), &error, &flow),
     };
     response
@@ -308,169 +315,4 @@ fn confirm_replacement(
         ..LoginParams::default()
     };
     confirm::page(core, &selector, &params, live_user)
-}
-
-/// The page for an `?error=` callback: a fixed message per known code, nothing from the query.
-fn idp_error(core: &Core, error: &str, flow: Option<&FlowClaims>) -> Response<OwnBody> {
-    tracing::info!(
-        error = error_code_for_log(error),
-        "identity provider returned an error"
-    );
-    let (status, message) = match error {
-        "access_denied" => (
-            StatusCode::FORBIDDEN,
-            "Sign-in was cancelled or access was denied.",
-        ),
-        "connection_invalid" | "connection_unlinked" | "connection_strategy_invalid" => (
-            StatusCode::BAD_REQUEST,
-            "Single sign-on is not set up correctly for this organization. Contact your administrator.",
-        ),
-        "organization_invalid"
-        | "invalid_connection_selector"
-        | "ambiguous_connection_selector" => (
-            StatusCode::BAD_REQUEST,
-            "No single sign-on connection was found for this organization.",
-        ),
-        "server_error" | "oauth_failed" => (
-            StatusCode::BAD_GATEWAY,
-            "The identity provider could not complete the sign-in. Please try again.",
-        ),
-        _ => (
-            StatusCode::BAD_REQUEST,
-            "The identity provider could not sign you in.",
-        ),
-    };
-    finish_page(
-        status,
-        "Sign-in failed",
-        message,
-        Some(&retry_link(core, flow)),
-    )
-}
-
-fn exchange_failed(core: &Core, error: &WorkOsError, flow: &FlowClaims) -> Response<OwnBody> {
-    tracing::warn!(?error, "WorkOS code exchange failed");
-    let retry = retry_link(core, Some(flow));
-    let (status, message) = match error {
-        WorkOsError::InvalidGrant => return expired(core, Some(flow)),
-        WorkOsError::Rejected { .. } => (
-            StatusCode::BAD_GATEWAY,
-            "The sign-in service refused this application's credentials.",
-        ),
-        WorkOsError::RateLimited { retry_after } => {
-            let mut response = finish_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Sign-in is busy",
-                "Too many sign-ins right now. Please try again in a moment.",
-                Some(&retry),
-            );
-            let seconds = retry_after.unwrap_or(5).clamp(1, MAX_RETRY_AFTER);
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-            return response;
-        }
-        WorkOsError::ServerError { .. } | WorkOsError::BadResponse(_) => (
-            StatusCode::BAD_GATEWAY,
-            "The sign-in service had a problem. Please try again.",
-        ),
-        WorkOsError::Unreachable => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The sign-in service cannot be reached right now. Please try again.",
-        ),
-        WorkOsError::Timeout => (
-            StatusCode::GATEWAY_TIMEOUT,
-            "The sign-in service did not answer in time. Please try again.",
-        ),
-    };
-    finish_page(status, "Sign-in failed", message, Some(&retry))
-}
-
-/// Too many code exchanges under way: answered at once, the flow kept for a retry.
-fn busy() -> Response<OwnBody> {
-    tracing::warn!(
-        target: "tower_workos_sso::audit",
-        reason = "exchanges_capped",
-        "too many sign-ins at once; callback refused"
-    );
-    let mut response = finish_page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Sign-in is busy",
-        "Too many sign-ins right now. Please reload this page in a moment.",
-        None,
-    );
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-    response
-}
-
-/// The longest `Retry-After` passed on to browsers, whatever WorkOS asked for.
-const MAX_RETRY_AFTER: u64 = 60;
-
-fn expired(core: &Core, flow: Option<&FlowClaims>) -> Response<OwnBody> {
-    finish_page(
-        StatusCode::BAD_REQUEST,
-        "Login expired",
-        "This sign-in took too long or was already used. Please sign in again.",
-        Some(&retry_link(core, flow)),
-    )
-}
-
-fn failed(core: &Core, message: &str, flow: Option<&FlowClaims>) -> Response<OwnBody> {
-    finish_page(
-        StatusCode::BAD_REQUEST,
-        "Sign-in failed",
-        message,
-        Some(&retry_link(core, flow)),
-    )
-}
-
-fn finish_page(
-    status: StatusCode,
-    title: &str,
-    message: &str,
-    retry: Option<&str>,
-) -> Response<OwnBody> {
-    let action = retry.map(|href| Action {
-        href,
-        label: "Sign in again",
-        post: false,
-    });
-    let mut response = response::page(status, title, message, action);
-    private(&mut response);
-    response
-}
-
-/// The login link that starts the same kind of login again, back to the same place.
-fn retry_link(core: &Core, flow: Option<&FlowClaims>) -> String {
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    if let Some(flow) = flow {
-        if let Some(selector) = flow.selector() {
-            let (name, value) = selector.param();
-            query.append_pair(name, value);
-        }
-        query.append_pair("return_to", flow.return_to());
-    }
-    let query = query.finish();
-    if query.is_empty() {
-        core.config.login_path.clone()
-    } else {
-        format!("{}?{query}", core.config.login_path)
-    }
-}
-
-/// The callback URL holds a code: keep it out of caches and `Referer` headers.
-pub(crate) fn private(response: &mut Response<OwnBody>) {
-    response::no_store(response);
-    response.headers_mut().insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-}
-
-fn error_code_for_log(error: &str) -> &str {
-    let well_formed =
-        error.len() <= 64 && error.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
-    if well_formed { error } else { "<malformed>" }
 }
