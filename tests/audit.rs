@@ -1,7 +1,8 @@
 //! SECURITY.md A1, A2, A3, A6, the audit half: every refused sign-in is one structured event
 //! under the target `tower_workos_sso::audit`, at INFO or WARN, with a stable `reason` code and
 //! the ids that are known, never an email, token, code, cookie or the hook's reason text; a
-//! sign-in that succeeds logs none.
+//! sign-in that succeeds logs none. Also the other audit events: a confirmation shown (A4), a
+//! session replaced by another user's, and every revocation (V1, V2).
 //!
 //! Its own test binary: it installs a process-wide subscriber, which would capture other
 //! tests' events in the shared binary.
@@ -226,9 +227,10 @@ async fn every_refused_sign_in_is_one_audit_event_with_a_reason_and_ids_only() {
         })
         .build()
         .unwrap();
+    let layer = SsoLayer::new(config);
     let app = Router::new()
         .route("/", get(|p: Profile| async move { p.email }))
-        .layer(SsoLayer::new(config));
+        .layer(layer.clone());
     let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
     let seen: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -449,6 +451,70 @@ async fn every_refused_sign_in_is_one_audit_event_with_a_reason_and_ids_only() {
     assert!(
         take_events().is_empty(),
         "a successful sign-in is no refusal"
+    );
+
+    // The other audit events: a confirmation shown, a session replaced, revocations.
+    let one = |what: &str, reason: &str, ids: Ids| {
+        let events = take_events();
+        assert_eq!(events.len(), 1, "{what}: one event, got {events:?}");
+        let event = &events[0];
+        assert_eq!(event.get("reason"), Some(reason), "{what}: {event:?}");
+        assert_eq!(event.level, Level::INFO, "{what}");
+        for (name, value) in ids {
+            assert_eq!(event.get(name), Some(*value), "{what}: {name} in {event:?}");
+        }
+        for value in event.fields.values() {
+            assert!(!value.contains('@'), "{what}: an email in {event:?}");
+        }
+    };
+    let browser = Browser::new(&seen);
+    assert_eq!(browser.follow(&alice, same).await.status(), 200);
+    assert!(take_events().is_empty());
+    let confirmation = browser
+        .client
+        .get(url("/auth/login?organization=org_01GLOBEX"))
+        .header("accept", "text/html")
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmation.status(), 200);
+    one(
+        "confirmation",
+        "confirmation_shown",
+        &[
+            ("selector", "organization"),
+            ("id", "org_01GLOBEX"),
+            ("signed_in", "true"),
+        ],
+    );
+    let bob = url("/auth/login?login_hint=bob%40example.com");
+    assert_eq!(browser.follow(&bob, same).await.status(), 200);
+    one(
+        "replaced",
+        "session_replaced",
+        &[
+            ("previous_profile_id", "prof_01ALICE"),
+            ("profile_id", "prof_01BOB"),
+        ],
+    );
+    layer.revoke_user("prof_01ALICE").await.unwrap();
+    one(
+        "revoke call",
+        "revoked",
+        &[("scope", "user"), ("id", "prof_01ALICE"), ("by", "call")],
+    );
+    let logout = browser
+        .client
+        .post(url("/auth/logout"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 303);
+    one(
+        "logout",
+        "revoked",
+        &[("scope", "session"), ("by", "logout")],
     );
     server.abort();
 
