@@ -17,20 +17,30 @@ use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
 use common::{Site, escape};
-use tower_workos_sso::{Profile, Session, SsoLayer};
+use tower_workos_sso::{Guard, Profile, Session, SsoLayer};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     let site = Site::from_env(3000);
     let dev = site.workos().await?;
-    let config = dev
+    let mut builder = dev
         .builder
         .public_paths(["/public", "/favicon.ico"])
-        .after_logout("/public")
-        .build()?;
-    let sso = SsoLayer::new(config);
+        .after_logout("/public");
+    if dev.fake.is_some() {
+        // Who may sign in: the default organization always, and here also the fake's Globex
+        // and Google OAuth. Against the real WorkOS, say it with SSO_ALLOWED_ORGANIZATIONS,
+        // SSO_ALLOWED_CONNECTIONS and SSO_ALLOWED_PROVIDERS instead.
+        builder = builder
+            .allowed_organizations(["org_01GLOBEX"])
+            .allowed_providers(["GoogleOAuth"]);
+    }
+    let sso = SsoLayer::new(builder.build()?);
 
     let app = Router::new()
+        // Signed in is not enough here: only admins (alice is one, bob is not) get in.
+        .route("/admin", get(admin))
+        .route_layer(sso.require(Guard::role("admin")))
         .route("/", get(home))
         .route("/public", get(public))
         .layer(sso);
@@ -81,8 +91,20 @@ async fn home(profile: Profile, session: Session) -> Html<String> {
              <p>You are signed in through WorkOS single sign-on.</p>\
              <table>{rows}</table>\
              <form method=\"post\" action=\"/auth/logout\"><button>Log out</button></form>\
-             <p><a href=\"/public\">A public page</a></p>",
+             <p><a href=\"/public\">A public page</a> · \
+             <a href=\"/admin\">The admin page</a> (admins only)</p>",
             name = escape(&profile.display_name()),
+        ),
+    )
+}
+
+/// Guarded: only signed-in users with the `admin` role; others get a 403 page.
+async fn admin(profile: Profile) -> Html<String> {
+    page(
+        "Admin",
+        &format!(
+            "<h1>Admin</h1><p>{} holds the admin role.</p><p><a href=\"/\">Home</a></p>",
+            escape(&profile.email)
         ),
     )
 }

@@ -11,9 +11,9 @@ use crate::{Selector, SsoConfig, SsoConfigBuilder};
 /// With `WORKOS_API_KEY` and `WORKOS_CLIENT_ID` set, the configuration comes from the
 /// environment ([`SsoConfig::builder_from_env`]) and talks to the real WorkOS; otherwise a
 /// [`MockWorkOs`] is started and the configuration points at it, with Acme's organization as the
-/// default selector and every seeded organization and Google OAuth admitted (unless the
-/// `SSO_DEFAULT_*` or `SSO_ALLOWED_*` variables say otherwise). Either way a missing `WORKOS_REDIRECT_URI` defaults to `redirect_uri` and a
-/// missing `SSO_SESSION_SECRET` is replaced by a random one that lives as long as the process
+/// default selector (unless an `SSO_DEFAULT_*` variable names another); like any default, it is
+/// the one selector admitted unless the app admits more. Either way a missing
+/// `WORKOS_REDIRECT_URI` defaults to `redirect_uri` and a missing `SSO_SESSION_SECRET` is replaced by a random one that lives as long as the process
 /// (sessions end at restart): both are said in [`notes`](Self::notes).
 #[derive(Debug)]
 pub struct DevSetup {
@@ -52,22 +52,6 @@ impl DevSetup {
             .any(|name| set(name))
             {
                 builder = builder.default_selector(Selector::organization("org_01ACME")?);
-            }
-            if ![
-                "SSO_ALLOWED_ORGANIZATIONS",
-                "SSO_ALLOWED_CONNECTIONS",
-                "SSO_ALLOWED_PROVIDERS",
-            ]
-            .iter()
-            .any(|name| set(name))
-            {
-                builder = builder
-                    .allowed_organizations(["org_01ACME", "org_01GLOBEX"])
-                    .allowed_providers(["GoogleOAuth"]);
-                notes.push(
-                    "Admitting the fake's organizations (Acme, Globex) and Google OAuth; set SSO_ALLOWED_* to choose."
-                        .to_owned(),
-                );
             }
             (builder, Some(fake))
         };
