@@ -249,21 +249,25 @@ pub(crate) fn escape_html(text: &str) -> String {
     out
 }
 
+/// Request headers from `(name, value)` pairs, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            (
+                http::HeaderName::from_static(k),
+                HeaderValue::from_static(v),
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        pairs
-            .iter()
-            .map(|(k, v)| {
-                (
-                    http::HeaderName::from_static(k),
-                    HeaderValue::from_static(v),
-                )
-            })
-            .collect()
-    }
+    use super::test_headers as headers;
 
     #[test]
     fn callers_are_told_apart() {

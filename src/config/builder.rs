@@ -443,19 +443,7 @@ fn http_client((connect, total): (Duration, Duration)) -> Result<reqwest::Client
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
-    fn valid() -> SsoConfigBuilder {
-        SsoConfig::builder()
-            .api_key("sk_test_123")
-            .client_id("client_123")
-            .redirect_uri("https://app.example.com/auth/callback")
-            .session_secret(vec![7u8; 32])
-    }
-
-    fn setting_of(builder: SsoConfigBuilder) -> &'static str {
-        builder.build().unwrap_err().setting()
-    }
+    use crate::config::test_support::{setting_of, valid};
 
     #[test]
     fn a_complete_config_builds() {

@@ -187,3 +187,23 @@ impl SsoConfig {
         self.absolute_lifetime
     }
 }
+
+/// What the configuration's unit tests start from.
+#[cfg(test)]
+pub(super) mod test_support {
+    use super::{SsoConfig, SsoConfigBuilder};
+
+    /// A builder that builds.
+    pub(crate) fn valid() -> SsoConfigBuilder {
+        SsoConfig::builder()
+            .api_key("sk_test_123")
+            .client_id("client_123")
+            .redirect_uri("https://app.example.com/auth/callback")
+            .session_secret(vec![7u8; 32])
+    }
+
+    /// The setting `builder.build()` names in its error.
+    pub(crate) fn setting_of(builder: SsoConfigBuilder) -> &'static str {
+        builder.build().unwrap_err().setting()
+    }
+}

@@ -299,19 +299,7 @@ fn checked(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::SsoConfig;
-
-    fn valid() -> SsoConfigBuilder {
-        SsoConfig::builder()
-            .api_key("sk_test_123")
-            .client_id("client_123")
-            .redirect_uri("https://app.example.com/auth/callback")
-            .session_secret(vec![7u8; 32])
-    }
-
-    fn setting_of(builder: SsoConfigBuilder) -> &'static str {
-        builder.build().unwrap_err().setting()
-    }
+    use crate::config::test_support::{setting_of, valid};
 
     #[test]
     fn admitted_selectors_are_validated_like_selectors() {

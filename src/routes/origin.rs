@@ -60,19 +60,7 @@ fn is_within(referer: &str, origin: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::HeaderValue;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        pairs
-            .iter()
-            .map(|(k, v)| {
-                (
-                    http::HeaderName::from_static(k),
-                    HeaderValue::from_static(v),
-                )
-            })
-            .collect()
-    }
+    use crate::response::test_headers as headers;
 
     const ME: &str = "https://app.test";
 
