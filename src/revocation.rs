@@ -121,7 +121,6 @@ fn audit(what: &Revocation, by: &'static str) {
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
-    use std::task::{Context, Poll, Waker};
 
     use super::*;
     use crate::session::{SessionSource, Sessions};
@@ -156,15 +155,7 @@ mod tests {
         }
     }
 
-    fn now<T>(mut future: BoxFuture<'_, T>) -> T {
-        match future
-            .as_mut()
-            .poll(&mut Context::from_waker(Waker::noop()))
-        {
-            Poll::Ready(value) => value,
-            Poll::Pending => panic!("ready at once"),
-        }
-    }
+    use crate::store::ready_now as now;
 
     fn config(
         store: Option<Arc<Recording>>,

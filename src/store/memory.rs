@@ -289,7 +289,6 @@ impl SessionStore for MemoryStore {
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicU64, Ordering};
-    use std::task::{Context, Poll, Waker};
     use std::time::Duration;
 
     use super::*;
@@ -309,16 +308,7 @@ mod tests {
         SystemTime::UNIX_EPOCH + Duration::from_secs(T0 + seconds_after_t0)
     }
 
-    /// The memory store's futures are ready at once.
-    fn now<T>(mut future: BoxFuture<'_, T>) -> T {
-        match future
-            .as_mut()
-            .poll(&mut Context::from_waker(Waker::noop()))
-        {
-            Poll::Ready(value) => value,
-            Poll::Pending => panic!("memory store futures are ready at once"),
-        }
-    }
+    use crate::store::ready_now as now;
 
     fn revoked(store: &MemoryStore, session: &SessionRef<'_>) -> bool {
         now(store.is_revoked(session)).unwrap()

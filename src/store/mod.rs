@@ -320,6 +320,20 @@ impl<S: SessionStore + ?Sized> SessionStore for std::sync::Arc<S> {
     }
 }
 
+/// The output of a store future that must be ready at once (the memory store's), for unit
+/// tests.
+#[cfg(test)]
+pub(crate) fn ready_now<T>(mut future: BoxFuture<'_, T>) -> T {
+    use std::task::{Context, Poll, Waker};
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(value) => value,
+        Poll::Pending => panic!("the store's future was not ready at once"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
