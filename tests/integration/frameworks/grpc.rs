@@ -455,3 +455,48 @@ async fn grpc_web_calls_carry_the_browser_session_cookie() {
     assert!(headers.get("location").is_none());
     assert!(body.is_empty(), "{body:?}");
 }
+
+/// A route guard on a Tonic server (SECURITY.md A5): a signed-in caller who fails it gets
+/// `PERMISSION_DENIED`, one without a session `UNAUTHENTICATED`, and never a redirect.
+#[tokio::test]
+async fn a_guard_on_a_tonic_server_answers_permission_denied() {
+    use tower_workos_sso::Guard;
+
+    let workos = MockWorkOs::start().await.expect("fake WorkOS starts");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let base = format!("http://{addr}");
+    let layer = SsoLayer::new(config_for(&workos, &base).build().unwrap());
+    let server = Server::builder()
+        .layer(layer.clone())
+        .layer(layer.require(Guard::role("admin")))
+        .add_service(WhoAmIServer::new(WhoAmIService))
+        .serve_with_incoming(TcpIncoming::from(listener));
+    let server = tokio::spawn(async move { server.await.expect("gRPC server runs") });
+    let grpc = Grpc {
+        addr,
+        base,
+        layer: layer.clone(),
+        workos,
+        server,
+    };
+    let mint = |roles: &[&str]| {
+        let profile = Profile::new("prof_01G", "g@example.com")
+            .with_organization("org_01ACME")
+            .with_roles(roles.iter().copied());
+        layer
+            .issue_session_token(&profile)
+            .unwrap()
+            .expose()
+            .to_owned()
+    };
+
+    let admin = who_am_i(&grpc, Some(&mint(&["admin"]))).await.unwrap();
+    assert_eq!(admin.email, "g@example.com");
+    for roles in [&["member"][..], &[], &["Admin"], &["admins"]] {
+        let refused = who_am_i(&grpc, Some(&mint(roles))).await.unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::PermissionDenied, "{roles:?}");
+    }
+    let anonymous = who_am_i(&grpc, None).await.unwrap_err();
+    assert_eq!(anonymous.code(), tonic::Code::Unauthenticated);
+}
