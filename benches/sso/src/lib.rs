@@ -1,6 +1,6 @@
 //! What the crate's benchmarks share: the app and its configuration, the requests a browser and
 //! an API client send, the scenarios with what each must answer, the fake WorkOS on its own
-//! thread for the callback.
+//! thread for the callback, and a counting allocator.
 //!
 //! Every scenario runs the same request through the same axum `Router` (two routes: `/public`,
 //! a public path, and `/app`, protected) with and without the layer, in process, with
@@ -9,6 +9,7 @@
 //! what the scenario is about (status, `Set-Cookie`, body): a benchmark of a token that no longer
 //! verifies would otherwise time the redirect instead.
 
+pub mod alloc;
 pub mod fake;
 
 use std::convert::Infallible;
