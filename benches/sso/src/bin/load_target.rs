@@ -1,0 +1,81 @@
+//! The server `scripts/load` puts under load: one port on 127.0.0.1, three routes.
+//!
+//! ```text
+//! load-target [--port PORT] [--workers N]     (PORT 0, the default, picks a free one)
+//! ```
+//!
+//! - `/bare`: the bare handler, not behind the layer (added after `.layer`, so it skips it);
+//! - `/public`: a public path behind the layer;
+//! - `/app`: protected, the handler takes `Profile`.
+//!
+//! `/bare` and `/app` answer the same text. At start-up it mints a session token and prints,
+//! once bound, two lines and nothing more:
+//!
+//! ```text
+//! cookie: <the Cookie header a signed-in browser sends: 8 site cookies and the session>
+//! listening: http://127.0.0.1:PORT
+//! ```
+//!
+//! The layer's clock stands still at start-up, so however long the load lasts no response
+//! renews the session (see `tower_workos_sso_benches::config`). It never binds anything but
+//! 127.0.0.1.
+
+use std::io::Write;
+use std::net::Ipv4Addr;
+use std::time::SystemTime;
+
+use axum::routing::get;
+use tower_workos_sso::SsoLayer;
+use tower_workos_sso_benches::{
+    SESSION_COOKIE, config, cookie_header, hello_fixed, token, with_sso,
+};
+
+fn main() {
+    let mut port = 0u16;
+    let mut workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| {
+            args.next()
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or_else(|| usage(&format!("{name} needs a number")))
+        };
+        match arg.as_str() {
+            "--port" => port = value("--port") as u16,
+            "--workers" => workers = value("--workers").max(1),
+            _ => usage(&format!("unknown argument {arg}")),
+        }
+    }
+
+    let layer = SsoLayer::new(
+        config(SystemTime::now())
+            .build()
+            .expect("a valid configuration"),
+    );
+    let token = token(&layer);
+    let app = with_sso(layer).route("/bare", get(hello_fixed));
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))
+            .await
+            .expect("bind 127.0.0.1");
+        let addr = listener.local_addr().expect("a local address");
+        let cookie = cookie_header(&[(SESSION_COOKIE, &token)]);
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "cookie: {}", cookie.to_str().expect("ASCII")).expect("stdout");
+        writeln!(out, "listening: http://{addr}").expect("stdout");
+        out.flush().expect("stdout");
+        drop(out);
+        axum::serve(listener, app).await.expect("serve");
+    });
+}
+
+fn usage(problem: &str) -> ! {
+    eprintln!("load-target: {problem}\nusage: load-target [--port PORT] [--workers N]");
+    std::process::exit(2);
+}
