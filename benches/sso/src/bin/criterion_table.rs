@@ -1,6 +1,7 @@
-//! Summarises criterion's results as Markdown tables: each benchmark's mean time with its 95 %
-//! interval, the requests per second that makes, and its ratio to `bare` of the same group (in
-//! the comparison groups, also to `tower_workos_sso`).
+//! Summarises criterion's results as one Markdown table: each benchmark's time per request with
+//! its 95 % interval (the estimate criterion prints: the slope of its linear sampling, else the
+//! mean), the requests per second that makes, and its ratio to `bare` of the same group (in the
+//! comparison group, also to `tower_workos_sso`).
 //!
 //! ```text
 //! cargo run -p tower-workos-sso-benches --bin criterion-table [-- CRITERION_DIR]
@@ -16,7 +17,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 /// Groups in the order the benchmarks run them; others follow alphabetically.
-const ORDER: [&str; 11] = [
+const ORDER: [&str; 10] = [
     "public_anonymous",
     "public_with_session",
     "auth_cookie",
@@ -27,7 +28,6 @@ const ORDER: [&str; 11] = [
     "login_redirect",
     "callback",
     "compare_authenticated",
-    "compare_anonymous_public",
 ];
 
 /// The crate's id in the comparison groups.
@@ -55,7 +55,12 @@ fn main() {
         };
         let Some(info) = read(&bench) else { continue };
         let text = |v: &Value, key: &str| v[key].as_str().unwrap_or_default().to_owned();
-        let mean = &estimates["mean"];
+        // What criterion prints as `time:`: the slope where it has one, else the mean.
+        let mean = if estimates["slope"].is_object() {
+            &estimates["slope"]
+        } else {
+            &estimates["mean"]
+        };
         let number = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
         groups
             .entry(text(&info, "group_id"))
@@ -82,7 +87,7 @@ fn main() {
             name.clone(),
         )
     });
-    println!("| group | target | mean | 95 % interval | req/s | × bare | × {CRATE} |");
+    println!("| group | target | time | 95 % interval | req/s | × bare | × {CRATE} |");
     println!("|---|---|---:|---:|---:|---:|---:|");
     for name in names {
         let rows = groups.get_mut(&name).expect("a group");
