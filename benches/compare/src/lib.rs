@@ -3,8 +3,8 @@
 //! user and answers `hello <email>`, through:
 //!
 //! - `bare`: no authentication at all (the handler answers from a constant);
-//! - `tower_workos_sso`: the crate (HS256 session JWT holding the whole profile, `Profile`
-//!   extractor);
+//! - `tower_workos_sso`: the crate (HS256 session JWT holding the whole profile, from a sign-in
+//!   through the crate's fake WorkOS; `Profile` extractor);
 //! - `jwt_minimal`: a hand-written `axum::middleware::from_fn` that finds a `token` cookie and
 //!   decodes a small HS256 JWT (`sub`, `email`, `exp`) with jsonwebtoken into an extension;
 //! - `jwt_profile`: the same middleware decoding claims of the crate's shape (issuer, audience,
@@ -37,9 +37,10 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tower_sessions::{MemoryStore, Session, SessionManagerLayer};
 use tower_workos_sso::{Profile, SsoLayer};
+use tower_workos_sso_benches::fake::Fake;
 use tower_workos_sso_benches::{
-    EMAIL, Expect, HELLO, SECRET, SESSION_COOKIE, bare, browser_headers, config, profile, request,
-    send, set_cookie_pair, token, with_sso,
+    EMAIL, Expect, HELLO, SECRET, SESSION_COOKIE, bare, browser_headers, profile, request, send,
+    set_cookie_pair, with_sso,
 };
 
 /// The benchmark group.
@@ -71,9 +72,12 @@ impl Contender {
 /// Every contender, signed in, checked, bare first.
 pub async fn contenders() -> Vec<Contender> {
     let now = SystemTime::now();
-    let layer = SsoLayer::new(config(now).build().expect("a valid configuration"));
-    let crate_token = token(&layer);
-    let crate_headers = browser_headers(&[(SESSION_COOKIE, &crate_token)]);
+    let fake = Fake::start();
+    let layer = SsoLayer::new(fake.config(now).build().expect("a valid configuration"));
+    let crate_app = with_sso(layer);
+    let crate_session = fake.sign_in(&crate_app).await;
+    drop(fake);
+    let crate_headers = browser_headers(&[(SESSION_COOKIE, &crate_session)]);
 
     let keys = Arc::new(JwtKeys::new());
     let unix = now
@@ -112,7 +116,7 @@ pub async fn contenders() -> Vec<Contender> {
         },
         Contender {
             id: "tower_workos_sso",
-            app: with_sso(layer),
+            app: crate_app,
             headers: crate_headers,
         },
         Contender {
@@ -158,7 +162,8 @@ async fn sign_in(app: &Router) -> (String, String) {
 /// The cookie the hand-written middleware reads.
 pub const JWT_COOKIE: &str = "token";
 const ISSUER: &str = "tower-workos-sso";
-const AUDIENCE: &str = "client_benchmark";
+/// The audience the crate's tokens carry: the fake WorkOS's client id.
+const AUDIENCE: &str = "client_01TESTKIT";
 
 /// The keys of the hand-written middleware (HS256, the benchmark secret).
 pub struct JwtKeys {

@@ -1,5 +1,6 @@
-//! The callback scenario: the crate's fake WorkOS on its own thread, and a browser's sign-in up
-//! to the request that comes back to `/auth/callback`.
+//! The crate's fake WorkOS on its own thread, and a browser's sign-in through it: the only way
+//! to a browser session (tokens minted with `SsoLayer::issue_session_token` are bearer tokens,
+//! refused as cookies), and the callback scenario.
 //!
 //! The fake runs on a runtime of its own, on another thread, as WorkOS runs on other machines:
 //! its work is not the crate's, so neither the timings nor the allocation counts (which count
@@ -84,51 +85,44 @@ impl Drop for FakeWorkOs {
     }
 }
 
-/// The callback scenario's apps and the client that plays the browser's visit to WorkOS.
-pub struct Callback {
-    pub bare: Router,
-    pub sso: Router,
-    /// Plays the browser at the fake's authorize endpoint (untimed).
+/// The fake WorkOS and a client that plays the browser's visit to it: signs browsers in
+/// through an app behind a layer configured with [`Fake::config`].
+pub struct Fake {
+    workos: FakeWorkOs,
+    /// Plays the browser at the fake's authorize endpoint (never timed).
     browser: reqwest::Client,
-    _fake: FakeWorkOs,
 }
 
-/// What the layer answers a good callback: 303 to `return_to` with the session cookie.
-pub const CALLBACK_OK: Expect = Expect::status(StatusCode::SEE_OTHER, true);
-
-/// What the bare app answers the same request: its fallback's 404.
-pub const CALLBACK_BARE: Expect = Expect::status(StatusCode::NOT_FOUND, false);
-
-impl Callback {
-    /// Starts the fake and builds both apps. Call from inside a Tokio runtime.
-    pub fn start() -> Callback {
-        let fake = FakeWorkOs::start();
-        // The real clock: the fake checks code lifetimes with it.
-        let config = fake.config(SystemTime::now()).clock(SystemTime::now);
-        let layer = SsoLayer::new(config.build().expect("a valid configuration"));
+impl Fake {
+    /// Starts the fake on its own thread.
+    pub fn start() -> Fake {
         let browser = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("a client");
-        Callback {
-            bare: crate::bare(),
-            sso: crate::with_sso(layer),
+        Fake {
+            workos: FakeWorkOs::start(),
             browser,
-            _fake: fake,
         }
     }
 
-    /// Signs a new browser in up to the callback: `GET /auth/login` with `login_hint` (through
-    /// the layer, in process), then the fake's authorize endpoint, which answers with a code at
-    /// once for a seeded user. Returns the request the browser then sends to `/auth/callback`,
-    /// with the flow cookie among its 8 others.
-    pub async fn prepare(&self) -> Request<Body> {
+    /// The benchmark configuration pointed at the fake, with a clock that stands still at
+    /// `now`.
+    pub fn config(&self, now: SystemTime) -> SsoConfigBuilder {
+        self.workos.config(now)
+    }
+
+    /// Signs a new browser in up to the callback through `app`: `GET /auth/login` with
+    /// `login_hint` (in process), then the fake's authorize endpoint, which answers with a code
+    /// at once for a seeded user. Returns the request the browser then sends to
+    /// `/auth/callback`, with the flow cookie among its 8 others.
+    pub async fn callback_request(&self, app: &Router) -> Request<Body> {
         let login = request(
             Method::GET,
             "/auth/login?login_hint=alice%40example.com&return_to=%2Fapp",
             &browser_headers(&[]),
         );
-        let login = send(self.sso.clone(), login).await;
+        let login = send(app.clone(), login).await;
         assert_eq!(login.status(), StatusCode::FOUND, "login: status");
         let (flow_name, flow_value) = set_cookie_pair(login.headers()).expect("a flow cookie");
         let authorize = location(login.headers());
@@ -148,6 +142,61 @@ impl Callback {
         // Back from WorkOS: a cross-site navigation.
         headers.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
         request(Method::GET, path, &headers)
+    }
+
+    /// A whole sign-in of alice@example.com through `app`: the value of the session cookie the
+    /// callback sets. The only way to a browser session (minted tokens are bearer tokens).
+    pub async fn sign_in(&self, app: &Router) -> String {
+        let callback = self.callback_request(app).await;
+        let response = send(app.clone(), callback).await;
+        CALLBACK_OK.assert("sign-in", "callback", &response);
+        let (name, value) = set_cookie_pair(response.headers()).expect("a session cookie");
+        assert_eq!(name, crate::SESSION_COOKIE, "sign-in: the session cookie");
+        value
+    }
+
+    /// [`sign_in`](Self::sign_in) on a runtime of its own, from outside any runtime.
+    pub fn sign_in_blocking(&self, app: &Router) -> String {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(self.sign_in(app))
+    }
+}
+
+/// The callback scenario's apps, and the fake they sign in with.
+pub struct Callback {
+    pub bare: Router,
+    pub sso: Router,
+    fake: Fake,
+}
+
+/// What the layer answers a good callback: 303 to `return_to` with the session cookie.
+pub const CALLBACK_OK: Expect = Expect::status(StatusCode::SEE_OTHER, true);
+
+/// What the bare app answers the same request: its fallback's 404.
+pub const CALLBACK_BARE: Expect = Expect::status(StatusCode::NOT_FOUND, false);
+
+impl Callback {
+    /// Starts the fake and builds both apps.
+    pub fn start() -> Callback {
+        let fake = Fake::start();
+        // The real clock: the fake checks code lifetimes with it.
+        let config = fake.config(SystemTime::now()).clock(SystemTime::now);
+        let layer = SsoLayer::new(config.build().expect("a valid configuration"));
+        Callback {
+            bare: crate::bare(),
+            sso: crate::with_sso(layer),
+            fake,
+        }
+    }
+
+    /// A new browser's request to `/auth/callback` with a fresh code (see
+    /// [`Fake::callback_request`]); call it on the runtime that times the callbacks, so the
+    /// layer's pooled client keeps its connection.
+    pub async fn prepare(&self) -> Request<Body> {
+        self.fake.callback_request(&self.sso).await
     }
 
     /// One prepared request to each app, checked.

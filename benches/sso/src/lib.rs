@@ -40,12 +40,13 @@ pub const HELLO: &str = "hello alice@example.com";
 /// What `/public` answers.
 pub const PUBLIC: &str = "public page";
 
-/// The configuration of the benchmark layers, with a clock that stands still at `now`.
+/// The configuration of the benchmark layers, with a clock that stands still at `now`; the
+/// layers are built from [`fake::Fake::config`], which points this at the fake WorkOS that
+/// signs their browsers in.
 ///
 /// A fixed clock keeps what is measured the same however long a run lasts: with the real clock,
-/// a token minted at start-up would pass half its idle window after 15 minutes and every
-/// response would then carry a renewed cookie. The WorkOS API is never contacted (only the
-/// callback scenario talks to a fake, through [`fake::FakeWorkOs::config`]).
+/// a session signed in at start-up would pass half its idle window after 15 minutes and every
+/// response would then carry a renewed cookie.
 pub fn config(now: SystemTime) -> SsoConfigBuilder {
     SsoConfig::builder()
         .api_key("sk_test_benchmark")
@@ -58,21 +59,22 @@ pub fn config(now: SystemTime) -> SsoConfigBuilder {
         .clock(move || now)
 }
 
-/// A profile as an SSO connection returns it: names, organization, connection, a role, groups.
+/// The profile of the fake WorkOS's alice@example.com (names, organization, connection, a
+/// role, a group), for bearer tokens and the comparison's contenders.
 pub fn profile() -> Profile {
-    let mut profile = Profile::new("prof_01HZBENCHALICE0000000000", EMAIL)
+    let mut profile = Profile::new("prof_01ALICE", EMAIL)
         .with_organization("org_01ACME")
         .with_connection("conn_01ACMEOKTA", "OktaSAML")
-        .with_roles(["member"])
-        .with_groups(["Engineering", "Everyone"]);
+        .with_roles(["admin"])
+        .with_groups(["Engineering"]);
     profile.first_name = Some("Alice".into());
     profile.last_name = Some("Liddell".into());
-    profile.idp_id = "00u1a2b3c4d5e6f7g8h9".into();
+    profile.idp_id = "00u1alice".into();
     profile
 }
 
-/// A session token for [`profile`] from `layer` (at the layer's clock).
-pub fn token(layer: &SsoLayer) -> String {
+/// A bearer token for [`profile`] minted by `layer` (at the layer's clock).
+pub fn bearer_token(layer: &SsoLayer) -> String {
     layer
         .issue_session_token(&profile())
         .expect("the profile fits in a session")
@@ -303,31 +305,36 @@ impl Scenario {
     }
 }
 
-/// Builds every in-process scenario but the callback (see [`fake::Callback`]).
+/// Builds every in-process scenario but the callback (see [`fake::Callback`]). Call it from
+/// outside any runtime: it signs a browser in through a fake WorkOS of its own, on a runtime of
+/// its own, and stops the fake before it returns (the layers never call WorkOS again).
 pub fn scenarios() -> Vec<Scenario> {
     let now = SystemTime::now();
-    let layer = SsoLayer::new(config(now).build().expect("a valid configuration"));
-    let steady = token(&layer);
+    let fake = fake::Fake::start();
+    let layer = SsoLayer::new(fake.config(now).build().expect("a valid configuration"));
     let bare = bare();
     let sso = with_sso(layer.clone());
     let noop = with_noop();
+    let session = fake.sign_in_blocking(&sso);
+    let minted = bearer_token(&layer);
     let target = |id, app: &Router, expect| Target {
         id,
         app: app.clone(),
         expect,
     };
 
-    // Renewal: a token issued at `now`, presented to a layer whose clock is 16 minutes later,
-    // past half the default 30-minute idle window, so every response renews it.
+    // Renewal: the session signed in at `now`, presented to a layer whose clock is 16 minutes
+    // later, past half the default 30-minute idle window, so every response renews it.
     let renewing = with_sso(SsoLayer::new(
-        config(now + Duration::from_secs(16 * 60))
+        fake.config(now + Duration::from_secs(16 * 60))
             .build()
             .expect("a valid configuration"),
     ));
+    drop(fake);
 
     let anonymous = browser_headers(&[]);
-    let with_session = browser_headers(&[(SESSION_COOKIE, &steady)]);
-    let bearer = bearer_headers(&steady);
+    let with_session = browser_headers(&[(SESSION_COOKIE, &session)]);
+    let bearer = bearer_headers(&minted);
     let fixed = |method: Method, uri: &'static str, headers: &HeaderMap| {
         let headers = headers.clone();
         Box::new(move || request(method.clone(), uri, &headers)) as Box<dyn Fn() -> _>
@@ -367,21 +374,17 @@ pub fn scenarios() -> Vec<Scenario> {
         },
         Scenario {
             group: "auth_bearer",
-            about: "GET /app with Authorization: Bearer, JSON client, no cookies",
+            about: "GET /app with Authorization: Bearer (a minted token), JSON client, no cookies",
             targets: vec![target("bare", &bare, hello), target("sso", &sso, hello)],
             request: fixed(Method::GET, "/app", &bearer),
         },
         Scenario {
             group: "auth_first_sight",
-            about: "GET /app by cookie with a token never seen before (minted per iteration, untimed)",
+            about: "GET /app by bearer token never seen before (minted per iteration, untimed)",
             targets: vec![target("bare", &bare, hello), target("sso", &sso, hello)],
             request: Box::new(move || {
-                let token = token(&fresh_layer);
-                request(
-                    Method::GET,
-                    "/app",
-                    &browser_headers(&[(SESSION_COOKIE, &token)]),
-                )
+                let token = bearer_token(&fresh_layer);
+                request(Method::GET, "/app", &bearer_headers(&token))
             }),
         },
         Scenario {

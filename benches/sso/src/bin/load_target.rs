@@ -8,8 +8,9 @@
 //! - `/public`: a public path behind the layer;
 //! - `/app`: protected, the handler takes `Profile`.
 //!
-//! `/bare` and `/app` answer the same text. At start-up it mints a session token and prints,
-//! once bound, two lines and nothing more:
+//! `/bare` and `/app` answer the same text. At start-up it signs a browser in through the
+//! crate's fake WorkOS (stopped before serving) and prints, once bound, two lines and nothing
+//! more:
 //!
 //! ```text
 //! cookie: <the Cookie header a signed-in browser sends: 8 site cookies and the session>
@@ -26,9 +27,8 @@ use std::time::SystemTime;
 
 use axum::routing::get;
 use tower_workos_sso::SsoLayer;
-use tower_workos_sso_benches::{
-    SESSION_COOKIE, config, cookie_header, hello_fixed, token, with_sso,
-};
+use tower_workos_sso_benches::fake::Fake;
+use tower_workos_sso_benches::{SESSION_COOKIE, cookie_header, hello_fixed, with_sso};
 
 fn main() {
     let mut port = 0u16;
@@ -47,13 +47,17 @@ fn main() {
         }
     }
 
+    // A browser session needs a sign-in: through the fake WorkOS, in process, before serving.
+    let fake = Fake::start();
     let layer = SsoLayer::new(
-        config(SystemTime::now())
+        fake.config(SystemTime::now())
             .build()
             .expect("a valid configuration"),
     );
-    let token = token(&layer);
-    let app = with_sso(layer).route("/bare", get(hello_fixed));
+    let sso = with_sso(layer);
+    let session = fake.sign_in_blocking(&sso);
+    drop(fake);
+    let app = sso.route("/bare", get(hello_fixed));
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
@@ -65,7 +69,7 @@ fn main() {
             .await
             .expect("bind 127.0.0.1");
         let addr = listener.local_addr().expect("a local address");
-        let cookie = cookie_header(&[(SESSION_COOKIE, &token)]);
+        let cookie = cookie_header(&[(SESSION_COOKIE, &session)]);
         let mut out = std::io::stdout().lock();
         writeln!(out, "cookie: {}", cookie.to_str().expect("ASCII")).expect("stdout");
         writeln!(out, "listening: http://{addr}").expect("stdout");
