@@ -2,20 +2,22 @@
 //!
 //! ```text
 //! cargo build --release -p tower-workos-sso-benches --bin profile
-//! valgrind --tool=callgrind --callgrind-out-file=auth_cookie.out \
-//!     target/release/profile auth_cookie sso 2000
+//! valgrind --tool=callgrind --toggle-collect='profile::run*' \
+//!     --callgrind-out-file=auth_cookie.out target/release/profile auth_cookie sso 2000
 //! callgrind_annotate --inclusive=yes auth_cookie.out | head -60
 //! perf record -g target/release/profile auth_cookie sso 200000   # where perf works
 //! ```
 //!
 //! `profile SCENARIO TARGET [REQUESTS]` (default 10000): SCENARIO is a group of the `layer`
 //! benchmark but `callback`, TARGET one of its ids (`bare`, `noop_layer`, `sso`). The request
-//! is checked first, and each one is built before the loop's timing starts; the whole run is
-//! in the profile all the same (start-up, minting, building requests), so look at the
-//! functions under `send`.
+//! is checked first, and each one is built before the measured loop (`run`), which is all that
+//! callgrind collects with `--toggle-collect='profile::run*'`; without it, start-up (the first
+//! random draw, the sign-in through the fake) is in the profile too.
 
 use std::time::Instant;
 
+use axum::body::Body;
+use http::Request;
 use tower_workos_sso_benches::{scenarios, send};
 
 fn main() {
@@ -45,14 +47,22 @@ fn main() {
     rt.block_on(scenario.check());
     let prepared: Vec<_> = (0..requests).map(|_| (scenario.request)()).collect();
     let start = Instant::now();
-    rt.block_on(async {
-        for request in prepared {
-            std::hint::black_box(send(target.app.clone(), request).await);
-        }
-    });
+    run(&rt, &target.app, prepared);
     let elapsed = start.elapsed();
     println!(
         "{group}/{id}: {requests} requests in {elapsed:.2?}, {:.2?} each",
         elapsed / requests as u32
     );
+}
+
+/// The measured loop, on its own so that a profiler can collect it alone:
+/// `valgrind --tool=callgrind --toggle-collect='profile::run*' ...` leaves out start-up, the
+/// sign-in, minting and building the requests.
+#[inline(never)]
+fn run(rt: &tokio::runtime::Runtime, app: &axum::Router, prepared: Vec<Request<Body>>) {
+    rt.block_on(async {
+        for request in prepared {
+            std::hint::black_box(send(app.clone(), request).await);
+        }
+    });
 }
