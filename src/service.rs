@@ -125,9 +125,10 @@ impl<S> SsoService<S> {
                 .map(|(token, exp)| core.sessions.cookie(&token, exp, now)),
             SessionSource::Bearer => None,
         };
+        let (profile, session) = Sessions::into_parts(verified.claims, source);
         let extensions = request.extensions_mut();
-        extensions.insert(Sessions::metadata(&verified.claims, source));
-        extensions.insert(verified.claims.profile);
+        extensions.insert(session);
+        extensions.insert(profile);
 
         // Every verified session is checked against the revocations before the app sees it.
         // The instance that was polled ready is the one that gets called.
@@ -236,6 +237,14 @@ mod tests {
             }))
     }
 
+    /// One request through `app`, polled ready first as a server would.
+    async fn send<S>(app: &mut S, request: Request<String>) -> S::Response
+    where
+        S: Service<Request<String>, Error = Infallible>,
+    {
+        app.ready().await.unwrap().call(request).await.unwrap()
+    }
+
     fn get(path: &str) -> http::request::Builder {
         Request::get(path).header(header::ACCEPT, "text/html")
     }
@@ -262,7 +271,7 @@ mod tests {
         let seen = Arc::new(Seen::default());
         let mut app = app(SsoLayer::new(builder().build().unwrap()), seen.clone());
         let login = get("/auth/login").body(String::new()).unwrap();
-        let response = app.ready().await.unwrap().call(login).await.unwrap();
+        let response = send(&mut app, login).await;
         assert_eq!(response.status(), StatusCode::FOUND);
         let location = response.headers()[header::LOCATION].to_str().unwrap();
         assert!(location.starts_with("https://api.workos.test/sso/authorize?"));
@@ -272,13 +281,13 @@ mod tests {
                 .uri(path)
                 .body(String::new())
                 .unwrap();
-            let response = app.ready().await.unwrap().call(request).await.unwrap();
+            let response = send(&mut app, request).await;
             assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
         }
         let callback = get("/auth/callback?code=c&state=s")
             .body(String::new())
             .unwrap();
-        let response = app.ready().await.unwrap().call(callback).await.unwrap();
+        let response = send(&mut app, callback).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
         assert_eq!(seen.calls.load(Ordering::SeqCst), 0);
     }
@@ -288,7 +297,7 @@ mod tests {
         let seen = Arc::new(Seen::default());
         let mut app = app(SsoLayer::new(builder().build().unwrap()), seen.clone());
         let browser = get("/reports?week=1").body(String::new()).unwrap();
-        let response = app.ready().await.unwrap().call(browser).await.unwrap();
+        let response = send(&mut app, browser).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
         assert_eq!(
             response.headers()[header::LOCATION],
@@ -298,13 +307,13 @@ mod tests {
             .header(header::AUTHORIZATION, "Bearer not-a-token")
             .body(String::new())
             .unwrap();
-        let response = app.ready().await.unwrap().call(api).await.unwrap();
+        let response = send(&mut app, api).await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         let grpc = Request::post("/pkg.Service/Call")
             .header(header::CONTENT_TYPE, "application/grpc")
             .body(String::new())
             .unwrap();
-        let response = app.ready().await.unwrap().call(grpc).await.unwrap();
+        let response = send(&mut app, grpc).await;
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()["grpc-status"], "16");
         assert_eq!(seen.calls.load(Ordering::SeqCst), 0);
@@ -318,7 +327,7 @@ mod tests {
         spoofed
             .extensions_mut()
             .insert(Profile::new("prof_evil", "mallory@evil.test"));
-        let response = app.ready().await.unwrap().call(spoofed).await.unwrap();
+        let response = send(&mut app, spoofed).await;
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(seen.calls.load(Ordering::SeqCst), 1);
         assert_eq!(*seen.email.lock().unwrap(), None);
@@ -334,7 +343,7 @@ mod tests {
             .header(header::AUTHORIZATION, format!("Bearer {token}"))
             .body(String::new())
             .unwrap();
-        let response = app.ready().await.unwrap().call(request).await.unwrap();
+        let response = send(&mut app, request).await;
         assert_eq!(response.status(), StatusCode::OK);
         assert!(response.headers().get(header::SET_COOKIE).is_none());
         assert_eq!(
@@ -356,13 +365,7 @@ mod tests {
         let mut app = app(SsoLayer::new(later), seen.clone());
         let cookie = HeaderValue::from_str(&format!("__Host-sso_session={token}")).unwrap();
         let request = get("/").header(header::COOKIE, cookie).body(String::new());
-        let response = app
-            .ready()
-            .await
-            .unwrap()
-            .call(request.unwrap())
-            .await
-            .unwrap();
+        let response = send(&mut app, request.unwrap()).await;
         assert_eq!(response.status(), StatusCode::OK);
         let renewed = response.headers()[header::SET_COOKIE].to_str().unwrap();
         assert!(renewed.starts_with("__Host-sso_session="), "{renewed}");
@@ -416,7 +419,7 @@ mod tests {
                 .header(header::AUTHORIZATION, format!("Bearer {token}"))
                 .body(String::new())
                 .unwrap();
-            let response = app.ready().await.unwrap().call(request).await.unwrap();
+            let response = send(&mut app, request).await;
             assert_eq!(response.status(), StatusCode::OK);
         }
     }
@@ -501,22 +504,10 @@ mod tests {
         let mut app = app(layer, seen.clone());
         let cookie = format!("__Host-sso_session={minted}");
         let request = get("/reports").header(header::COOKIE, &cookie);
-        let response = app
-            .ready()
-            .await
-            .unwrap()
-            .call(request.body(String::new()).unwrap())
-            .await
-            .unwrap();
+        let response = send(&mut app, request.body(String::new()).unwrap()).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
         let request = get("/public/page").header(header::COOKIE, &cookie);
-        let response = app
-            .ready()
-            .await
-            .unwrap()
-            .call(request.body(String::new()).unwrap())
-            .await
-            .unwrap();
+        let response = send(&mut app, request.body(String::new()).unwrap()).await;
         assert_eq!(response.status(), StatusCode::OK);
         assert!(response.headers().get(header::SET_COOKIE).is_none());
         assert_eq!(*seen.email.lock().unwrap(), None);

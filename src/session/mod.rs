@@ -337,16 +337,25 @@ impl Sessions {
         cookie::clear_cookie(&self.cookie_name, self.secure)
     }
 
-    pub(crate) fn metadata(claims: &SessionClaims, source: SessionSource) -> Session {
-        Session {
-            id: claims.sid.clone(),
+    /// The verified claims as what the request extensions carry: the profile and the session's
+    /// metadata, moved out of the claims (no copy per request).
+    pub(crate) fn into_parts(claims: SessionClaims, source: SessionSource) -> (Profile, Session) {
+        let session = Session {
+            id: claims.sid,
             authenticated_at: from_unix_seconds(claims.auth_time),
             issued_at: from_unix_seconds(claims.iat),
             expires_at: from_unix_seconds(claims.exp),
             source,
-            claims: claims.ext.clone(),
-            trimmed: claims.trm.clone(),
-        }
+            claims: claims.ext,
+            trimmed: claims.trm,
+        };
+        (claims.profile, session)
+    }
+
+    /// The session metadata of `claims`, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn metadata(claims: &SessionClaims, source: SessionSource) -> Session {
+        Self::into_parts(claims.clone(), source).1
     }
 }
 
