@@ -171,7 +171,7 @@ pub use authorization::{Claims, Decision, OAuthTokens, SignIn};
 pub use config::{AccessPolicy, ConfigError, IdpInitiatedLogin, SsoConfig, SsoConfigBuilder};
 pub use guard::Guard;
 pub use layer::SsoLayer;
-pub use profile::{Profile, Role};
+pub use profile::{Profile, ProfileFields, Role};
 pub use secret::{OAuthAccessToken, OAuthRefreshToken, Token};
 pub use selector::{InvalidSelector, Selector};
 pub use service::SsoService;

@@ -1,17 +1,31 @@
 //! The signed-in user's WorkOS profile, parsed leniently so new or missing fields never break login.
 
-use serde::{Deserialize, Deserializer, Serialize};
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The authenticated user, as WorkOS reported it at sign-in.
 ///
 /// The layer puts it in the request extensions of every request with a valid session; with the
-/// `axum` feature, handlers take it as an argument. `raw_attributes` (the IdP's unfiltered
-/// assertion) is deliberately absent: it is never kept.
+/// `axum` feature, handlers take it as an argument. Its fields are those of [`ProfileFields`],
+/// read and written through it (`profile.email`): a `Profile` is a shared handle, so the layer,
+/// its cache of verified sessions and every handler of a request hold one copy of the profile
+/// and cloning it costs a reference count, not a copy of every string. Changing a field of a
+/// clone copies it first, so clones never see each other's changes.
 ///
+/// `raw_attributes` (the IdP's unfiltered assertion) is deliberately absent: it is never kept.
 /// Trust `organization_id` and `connection_id` for membership, not the `email` domain.
+#[derive(Clone, PartialEq)]
+pub struct Profile {
+    fields: Arc<ProfileFields>,
+}
+
+/// The fields of a [`Profile`], as WorkOS names them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct Profile {
+pub struct ProfileFields {
     /// WorkOS profile id (`prof_...`); the session's `sub`.
     pub id: String,
     /// The user's email address as the identity provider asserted it.
@@ -71,7 +85,7 @@ impl Profile {
     /// assert_eq!(profile.organization_id.as_deref(), Some("org_01ACME"));
     /// ```
     pub fn new(id: impl Into<String>, email: impl Into<String>) -> Self {
-        Self {
+        Self::from(ProfileFields {
             id: id.into(),
             email: email.into(),
             first_name: None,
@@ -85,7 +99,7 @@ impl Profile {
             roles: Vec::new(),
             groups: Vec::new(),
             custom_attributes: serde_json::Map::new(),
-        }
+        })
     }
 
     /// Sets the organization (`org_...`).
@@ -140,9 +154,55 @@ impl Profile {
         }
     }
 
+    /// The fields themselves, to move them out; copied only if another handle shares them.
+    pub fn into_fields(self) -> ProfileFields {
+        Arc::unwrap_or_clone(self.fields)
+    }
+
     /// Whether the user holds the role with this slug.
     pub fn has_role(&self, slug: &str) -> bool {
         self.role.iter().chain(&self.roles).any(|r| r.slug == slug)
+    }
+}
+
+impl From<ProfileFields> for Profile {
+    fn from(fields: ProfileFields) -> Self {
+        Self {
+            fields: Arc::new(fields),
+        }
+    }
+}
+
+impl Deref for Profile {
+    type Target = ProfileFields;
+
+    fn deref(&self) -> &ProfileFields {
+        &self.fields
+    }
+}
+
+impl DerefMut for Profile {
+    /// Copies the fields first if another handle shares them (copy on write).
+    fn deref_mut(&mut self) -> &mut ProfileFields {
+        Arc::make_mut(&mut self.fields)
+    }
+}
+
+impl fmt::Debug for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fields.fmt(f)
+    }
+}
+
+impl Serialize for Profile {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.fields.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Profile {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        ProfileFields::deserialize(deserializer).map(Self::from)
     }
 }
 
@@ -202,6 +262,17 @@ mod tests {
         assert_eq!(profile.connection_type, "OktaSAML");
         let json = serde_json::to_value(&profile).unwrap();
         assert_eq!(serde_json::from_value::<Profile>(json).unwrap(), profile);
+    }
+
+    #[test]
+    fn clones_share_the_fields_until_one_is_changed() {
+        let original = Profile::new("prof_1", "a@b.test");
+        let mut changed = original.clone();
+        assert!(std::ptr::eq(&*original, &*changed));
+        changed.email = "c@d.test".into();
+        assert_eq!(original.email, "a@b.test");
+        assert_eq!(changed.email, "c@d.test");
+        assert_ne!(original, changed);
     }
 
     #[test]

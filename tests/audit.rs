@@ -229,7 +229,7 @@ async fn every_refused_sign_in_is_one_audit_event_with_a_reason_and_ids_only() {
         .unwrap();
     let layer = SsoLayer::new(config);
     let app = Router::new()
-        .route("/", get(|p: Profile| async move { p.email }))
+        .route("/", get(|p: Profile| async move { p.email.clone() }))
         .layer(layer.clone());
     let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 

@@ -163,7 +163,7 @@ fn start_server() -> (String, Arc<MockWorkOs>, tokio::sync::oneshot::Sender<()>)
                     .build()
                     .unwrap();
                 let app = Router::new()
-                    .route("/", get(|p: Profile| async move { p.email }))
+                    .route("/", get(|p: Profile| async move { p.email.clone() }))
                     .layer(SsoLayer::new(config));
                 ready.send((base, workos.clone())).unwrap();
                 let serve = axum::serve(listener, app);

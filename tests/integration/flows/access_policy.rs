@@ -101,7 +101,7 @@ async fn a_missing_layer_is_a_500_that_names_the_fix() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let app = axum::Router::new()
-        .route("/", get(|p: Profile| async move { p.email }))
+        .route("/", get(|p: Profile| async move { p.email.clone() }))
         .route(
             "/maybe",
             get(|p: Option<Profile>| async move { format!("{p:?}") }),

@@ -12,21 +12,21 @@ use crate::support::harness::{self, Browser, SESSION_COOKIE, api};
 async fn guarded(app: &harness::App) -> (String, tokio::task::JoinHandle<()>) {
     let sso = app.layer.clone();
     let router = Router::new()
-        .route("/admin", get(|p: Profile| async move { p.email }))
+        .route("/admin", get(|p: Profile| async move { p.email.clone() }))
         .route_layer(sso.require(Guard::role("admin")))
         .route(
             "/engineering",
-            get(|p: Profile| async move { p.email })
+            get(|p: Profile| async move { p.email.clone() })
                 .route_layer(sso.require(Guard::group("Engineering"))),
         )
         .route(
             "/globex",
-            post(|p: Profile| async move { p.email })
+            post(|p: Profile| async move { p.email.clone() })
                 .route_layer(sso.require(Guard::organization("org_01GLOBEX"))),
         )
         .route(
             "/acme-admins",
-            get(|p: Profile| async move { p.email }).route_layer(
+            get(|p: Profile| async move { p.email.clone() }).route_layer(
                 sso.require(
                     Guard::organization("org_01ACME")
                         .and(Guard::predicate("example.com mail", |p| {

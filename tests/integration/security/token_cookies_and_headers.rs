@@ -161,7 +161,8 @@ async fn app_with_header_identity() -> (
         .public_paths(["/public"])
         .build()
         .unwrap();
-    let who = |p: Option<Profile>| async move { p.map_or("nobody".to_owned(), |p| p.email) };
+    let who =
+        |p: Option<Profile>| async move { p.map_or("nobody".to_owned(), |p| p.email.clone()) };
     let app = axum::Router::new()
         .route("/public", get(who))
         .route("/private", get(who))

@@ -45,7 +45,10 @@ fn routes() -> Router {
                 }))
             }),
         )
-        .route("/api/echo", post(|p: Profile| async move { p.email }))
+        .route(
+            "/api/echo",
+            post(|p: Profile| async move { p.email.clone() }),
+        )
         .route(
             "/public",
             get(|p: Option<Profile>| async move {
@@ -55,7 +58,10 @@ fn routes() -> Router {
                 }
             }),
         )
-        .route("/public/strict", get(|p: Profile| async move { p.email }))
+        .route(
+            "/public/strict",
+            get(|p: Profile| async move { p.email.clone() }),
+        )
 }
 
 /// Starts the fake WorkOS and the app (see [`start_with`]); `configure` adjusts the layer's configuration.
