@@ -21,6 +21,114 @@ pub(crate) fn request_cookies(headers: &HeaderMap) -> impl Iterator<Item = (&str
         })
 }
 
+/// What a look for one cookie by name found.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Found<'a> {
+    None,
+    One(&'a str),
+    /// More than one pair carries the name.
+    Several,
+}
+
+/// Looks for one cookie by name, as the session reader does on every request.
+///
+/// It reads the pairs exactly as [`request_cookies`] does (the same headers, the same first
+/// [`MAX_COOKIES`] pairs, the same trimming), but instead of splitting every pair it searches
+/// each header for the name with `memchr`'s SIMD substring search and looks closer only where
+/// the name occurs: most requests carry other cookies, and the search costs a fraction of a
+/// split.
+pub(crate) struct CookieFinder {
+    name: String,
+    finder: memchr::memmem::Finder<'static>,
+}
+
+impl CookieFinder {
+    pub(crate) fn new(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            finder: memchr::memmem::Finder::new(name.as_bytes()).into_owned(),
+        }
+    }
+
+    /// The cookie's value, if exactly one pair of the request's `Cookie` headers carries it.
+    pub(crate) fn find<'a>(&self, headers: &'a HeaderMap) -> Found<'a> {
+        let mut found = Found::None;
+        // Pairs that may still be looked at, across headers.
+        let mut budget = MAX_COOKIES;
+        let mut lines = headers.get_all(header::COOKIE).iter().peekable();
+        while let Some(line) = lines.next() {
+            let bytes = line.as_bytes();
+            let mut at = self.finder.find_iter(bytes).peekable();
+            // A header without the name matters only for the pairs it takes from the budget.
+            if budget == 0 || (at.peek().is_none() && lines.peek().is_none()) {
+                break;
+            }
+            if !is_visible_ascii(bytes) {
+                continue;
+            }
+            for at in at {
+                let Some(value) = self.value_at(bytes, at) else {
+                    continue;
+                };
+                if count_semicolons(&bytes[..at]) >= budget {
+                    break;
+                }
+                if found != Found::None {
+                    return Found::Several;
+                }
+                found = Found::One(value);
+            }
+            if lines.peek().is_some() {
+                budget = budget.saturating_sub(count_semicolons(bytes) + 1);
+            }
+        }
+        found
+    }
+
+    /// The value of the pair whose name starts at `at`, if the name is the whole name of its
+    /// pair: after a `;` (or the start) and blanks, before blanks and `=`.
+    fn value_at<'a>(&self, bytes: &'a [u8], at: usize) -> Option<&'a str> {
+        let before = bytes[..at].trim_ascii_end();
+        if !(before.is_empty() || before.ends_with(b";")) {
+            return None;
+        }
+        let after = bytes[at + self.name.len()..].trim_ascii_start();
+        let value = after.strip_prefix(b"=")?;
+        let end = memchr::memchr(b';', value).unwrap_or(value.len());
+        let value = std::str::from_utf8(value[..end].trim_ascii()).ok()?;
+        Some(value.trim_matches('"'))
+    }
+}
+
+/// The rule of `HeaderValue::to_str` (visible ASCII or tab), eight bytes at a time: the
+/// session cookie's header is a kilobyte, looked at on every request.
+fn is_visible_ascii(bytes: &[u8]) -> bool {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let visible = |b: &u8| *b == b'\t' || (0x20..0x7f).contains(b);
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let w = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+        if w & HIGH != 0 {
+            return false;
+        }
+        // With every byte below 0x80, these mark exactly the bytes below 0x20 and the 0x7f ones
+        // (a byte of `x` is zero in `x - LOW` & !x); a marked word is checked byte by byte,
+        // since a tab is allowed.
+        let below_space = w.wrapping_sub(0x20 * LOW) & !w;
+        let delete = (w ^ (0x7f * LOW)).wrapping_sub(LOW) & !(w ^ (0x7f * LOW));
+        if (below_space | delete) & HIGH != 0 && !word.iter().all(visible) {
+            return false;
+        }
+    }
+    words.remainder().iter().all(visible)
+}
+
+/// How many `;` separate pairs in `bytes` (memchr's vectorised count).
+fn count_semicolons(bytes: &[u8]) -> usize {
+    memchr::memchr_iter(b';', bytes).count()
+}
+
 /// The attributes every cookie of the crate carries: host-only, whole site, no script access.
 /// `Lax`, not `Strict`: the return from the identity provider is a cross-site navigation.
 pub(crate) fn set_cookie(name: &str, value: &str, max_age: Duration, secure: bool) -> HeaderValue {
@@ -70,6 +178,98 @@ mod tests {
             .join("; ");
         headers.insert(header::COOKIE, HeaderValue::from_str(&many).unwrap());
         assert_eq!(request_cookies(&headers).count(), MAX_COOKIES);
+    }
+
+    /// `find_cookie` against the plain reading of every pair, over headers built from pieces
+    /// that put the name in every position it can take.
+    #[test]
+    fn finding_one_cookie_reads_as_the_pairs_do() {
+        let name = "__Host-s";
+        let pieces = [
+            "__Host-s=v1",
+            " __Host-s = \"v2\" ",
+            "__Host-s",
+            "x__Host-s=no",
+            "__Host-sx=no",
+            "a=__Host-s=no",
+            "__Host-s=",
+            "\t__Host-s=\tv3",
+            "b=1",
+            "",
+            " ",
+            "__Host-s==v4",
+        ];
+        fn reference<'a>(headers: &'a HeaderMap, name: &str) -> Found<'a> {
+            let mut values = request_cookies(headers).filter(|(n, _)| *n == name);
+            match (values.next(), values.next()) {
+                (None, _) => Found::None,
+                (Some((_, value)), None) => Found::One(value),
+                _ => Found::Several,
+            }
+        }
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let mut headers = HeaderMap::new();
+                    let line = format!("{a};{b}; {c}");
+                    headers.insert(header::COOKIE, HeaderValue::from_str(&line).unwrap());
+                    assert_eq!(
+                        CookieFinder::new(name).find(&headers),
+                        reference(&headers, name),
+                        "{line:?}"
+                    );
+                    headers.append(header::COOKIE, HeaderValue::from_str(a).unwrap());
+                    assert_eq!(
+                        CookieFinder::new(name).find(&headers),
+                        reference(&headers, name),
+                        "{line:?}"
+                    );
+                }
+            }
+        }
+        let mut headers = HeaderMap::new();
+        headers.append(
+            header::COOKIE,
+            HeaderValue::from_bytes(b"__Host-s=\xff").unwrap(),
+        );
+        headers.append(header::COOKIE, HeaderValue::from_static("__Host-s=ok"));
+        assert_eq!(CookieFinder::new(name).find(&headers), Found::One("ok"));
+    }
+
+    #[test]
+    fn visible_ascii_is_the_rule_of_to_str() {
+        for b in 0..=u8::MAX {
+            for at in [0, 3, 7, 8, 13, 16] {
+                let mut bytes = vec![b'a'; 17];
+                bytes[at] = b;
+                let expected = HeaderValue::from_bytes(&bytes).is_ok_and(|v| v.to_str().is_ok());
+                assert_eq!(is_visible_ascii(&bytes), expected, "byte {b:#x} at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn finding_one_cookie_looks_at_the_same_first_pairs() {
+        for at in [
+            MAX_COOKIES - 2,
+            MAX_COOKIES - 1,
+            MAX_COOKIES,
+            MAX_COOKIES + 1,
+        ] {
+            let mut pairs: Vec<String> = (0..at).map(|i| format!("c{i}=v")).collect();
+            pairs.push("__Host-s=late".into());
+            let mut headers = HeaderMap::new();
+            let (first, second) = pairs.split_at(at / 2);
+            for half in [first, second] {
+                headers.append(
+                    header::COOKIE,
+                    HeaderValue::from_str(&half.join("; ")).unwrap(),
+                );
+            }
+            let read = request_cookies(&headers).any(|(n, _)| n == "__Host-s");
+            let found = CookieFinder::new("__Host-s").find(&headers);
+            assert_eq!(found != Found::None, read, "after {at} pairs");
+        }
     }
 
     #[test]

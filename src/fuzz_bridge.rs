@@ -148,7 +148,7 @@ pub fn session_from_headers(cookie: &[u8], authorization: &[u8]) -> SessionCheck
             token: token.to_owned(),
             claims: claims_json(&verified.claims),
             renewed: sessions
-                .renew(&verified, NOW)
+                .renew(&verified.claims, verified.current_key, NOW)
                 .map(|(token, _)| token.expose().to_owned()),
         },
     }
@@ -372,7 +372,7 @@ pub fn profile_roundtrip(json: &[u8]) -> ProfileCheck {
     let later = NOW + IDLE / 2 + 1;
     let renewed = verified
         .as_ref()
-        .and_then(|verified| sessions.renew(verified, later))
+        .and_then(|verified| sessions.renew(&verified.claims, verified.current_key, later))
         .and_then(|(renewed, _)| sessions.verify(renewed.expose(), later).ok())
         .map(|v| claims_json(&v.claims));
     ProfileCheck::Issued {

@@ -89,15 +89,29 @@ impl Revocations {
         profile: &Profile,
         session: &Session,
     ) -> BoxFuture<'_, Result<bool, StoreError>> {
-        let mut of = SessionRef::new(&session.id, &profile.id, session.authenticated_at);
-        if let Some(organization) = profile.organization_id.as_deref().filter(|o| !o.is_empty()) {
-            of = of.with_organization(organization);
-        }
-        if !profile.connection_id.is_empty() {
-            of = of.with_connection(&profile.connection_id);
-        }
-        self.store.is_revoked(&of)
+        self.store.is_revoked(&session_ref(profile, session))
     }
+
+    /// [`check`](Self::check) answered at once, when the store can (the memory store can).
+    pub(crate) fn check_now(
+        &self,
+        profile: &Profile,
+        session: &Session,
+    ) -> Option<Result<bool, StoreError>> {
+        self.store.is_revoked_now(&session_ref(profile, session))
+    }
+}
+
+/// What the store is asked about a verified session.
+fn session_ref<'a>(profile: &'a Profile, session: &'a Session) -> SessionRef<'a> {
+    let mut of = SessionRef::new(&session.id, &profile.id, session.authenticated_at);
+    if let Some(organization) = profile.organization_id.as_deref().filter(|o| !o.is_empty()) {
+        of = of.with_organization(organization);
+    }
+    if !profile.connection_id.is_empty() {
+        of = of.with_connection(&profile.connection_id);
+    }
+    of
 }
 
 /// One audit event per revocation: what was revoked (ids only) and what asked for it.

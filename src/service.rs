@@ -13,7 +13,8 @@ use crate::future::{Deferred, Outgoing, ResponseFuture};
 use crate::profile::Profile;
 use crate::response::{self, Reason};
 use crate::routes::{self, login::sign_in_required};
-use crate::session::{Presented, Session, SessionSource, Sessions};
+use crate::session::{CachedSession, Presented, Session, SessionSource, Sessions};
+use crate::store::StoreError;
 
 /// The service [`SsoLayer`](crate::SsoLayer) wraps around an inner service.
 #[derive(Clone)]
@@ -87,20 +88,12 @@ impl<S> SsoService<S> {
     {
         let core = &self.core;
         let now = core.now();
-        let (presented, source) = match core.sessions.presented(request.headers()) {
-            Presented::None => (Err(Reason::Missing), SessionSource::Cookie),
-            Presented::Ambiguous => (Err(Reason::Invalid), SessionSource::Cookie),
-            Presented::Cookie(token) => (Ok(token), SessionSource::Cookie),
-            Presented::Bearer(token) => (Ok(token), SessionSource::Bearer),
+        let verified = match core.sessions.presented(request.headers()) {
+            Presented::None => Err(Reason::Missing),
+            Presented::Ambiguous => Err(Reason::Invalid),
+            Presented::Cookie(token) => verify(core, token, SessionSource::Cookie, now),
+            Presented::Bearer(token) => verify(core, token, SessionSource::Bearer, now),
         };
-        let verified = presented.and_then(|token| {
-            core.sessions
-                .verify_as(token, source, now)
-                .map_err(|error| {
-                    tracing::debug!(?error, "session token refused");
-                    Reason::Invalid
-                })
-        });
 
         // Identity only ever comes from a session verified here, never from what came before.
         let extensions = request.extensions_mut();
@@ -108,7 +101,7 @@ impl<S> SsoService<S> {
         extensions.remove::<Session>();
         extensions.insert(LayerInstalled);
 
-        let verified = match verified {
+        let (cached, source) = match verified {
             Ok(verified) => verified,
             Err(reason) => {
                 if core.policy.is_protected(request.uri().path()) {
@@ -121,58 +114,96 @@ impl<S> SsoService<S> {
         let set_cookie = match source {
             SessionSource::Cookie => core
                 .sessions
-                .renew(&verified, now)
+                .renew(&cached.claims, cached.current_key, now)
                 .map(|(token, exp)| core.sessions.cookie(&token, exp, now)),
             SessionSource::Bearer => None,
         };
-        let (profile, session) = Sessions::into_parts(verified.claims, source);
-        let extensions = request.extensions_mut();
-        extensions.insert(session);
-        extensions.insert(profile);
+        let (profile, session) = Sessions::parts(&cached.claims, source);
+        drop(cached);
 
-        // Every verified session is checked against the revocations before the app sees it.
+        // Every verified session is checked against the revocations before the app sees it:
+        // at once when the store can answer from memory, else in a future of its own.
+        if let Some(revoked) = core.revocations.check_now(&profile, &session) {
+            let extensions = request.extensions_mut();
+            extensions.insert(session);
+            extensions.insert(profile);
+            return match admit(core, &mut self.inner, request, source, set_cookie, revoked) {
+                Deferred::Call { future, outgoing } => ResponseFuture::inner(future, outgoing),
+                Deferred::Respond(response) => ResponseFuture::ready(response),
+            };
+        }
         // The instance that was polled ready is the one that gets called.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let core = core.clone();
         ResponseFuture::deferred(async move {
-            let check = {
-                let extensions = request.extensions();
-                match (extensions.get::<Profile>(), extensions.get::<Session>()) {
-                    (Some(profile), Some(session)) => core.revocations.check(profile, session),
-                    _ => Box::pin(std::future::ready(Ok(true))),
-                }
-            };
-            match check.await {
-                Ok(false) => Deferred::Call {
-                    future: inner.call(request),
-                    outgoing: Outgoing::personal(set_cookie),
-                },
-                Ok(true) if !core.policy.is_protected(request.uri().path()) => {
-                    request.extensions_mut().remove::<Profile>();
-                    request.extensions_mut().remove::<Session>();
-                    // A revoked cookie is cleared; a bearer client's cookies are not ours to touch.
-                    let set_cookie =
-                        (source == SessionSource::Cookie).then(|| core.sessions.clear_cookie());
-                    Deferred::Call {
-                        future: inner.call(request),
-                        outgoing: Outgoing {
-                            set_cookie,
-                            personal: false,
-                        },
-                    }
-                }
-                Ok(true) => Deferred::Respond(sign_in_required(&core, &request, Reason::Invalid)),
-                Err(error) => {
-                    tracing::error!(%error, "session store unavailable; refusing the request");
-                    Deferred::Respond(response::json_error(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "session_store_unavailable",
-                        "sessions cannot be checked right now",
-                    ))
-                }
-            }
+            let revoked = core.revocations.check(&profile, &session).await;
+            let extensions = request.extensions_mut();
+            extensions.insert(session);
+            extensions.insert(profile);
+            admit(&core, &mut inner, request, source, set_cookie, revoked)
         })
+    }
+}
+
+/// The session `token` presented as `source`, verified (or found in the cache of verified
+/// tokens), or why there is none.
+fn verify(
+    core: &Core,
+    token: &str,
+    source: SessionSource,
+    now: u64,
+) -> Result<(Arc<CachedSession>, SessionSource), Reason> {
+    match core.sessions.authenticate(token, source, now) {
+        Ok(cached) => Ok((cached, source)),
+        Err(error) => {
+            tracing::debug!(?error, "session token refused");
+            Err(Reason::Invalid)
+        }
+    }
+}
+
+/// What the revocation check's answer means for a request whose verified session is in its
+/// extensions: call the app with it, call the app without it (a public path), or answer.
+fn admit<S, ReqBody, ResBody>(
+    core: &Core,
+    inner: &mut S,
+    mut request: Request<ReqBody>,
+    source: SessionSource,
+    set_cookie: Option<http::HeaderValue>,
+    revoked: Result<bool, StoreError>,
+) -> Deferred<S::Future>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    match revoked {
+        Ok(false) => Deferred::Call {
+            future: inner.call(request),
+            outgoing: Outgoing::personal(set_cookie),
+        },
+        Ok(true) if !core.policy.is_protected(request.uri().path()) => {
+            request.extensions_mut().remove::<Profile>();
+            request.extensions_mut().remove::<Session>();
+            // A revoked cookie is cleared; a bearer client's cookies are not ours to touch.
+            let set_cookie =
+                (source == SessionSource::Cookie).then(|| core.sessions.clear_cookie());
+            Deferred::Call {
+                future: inner.call(request),
+                outgoing: Outgoing {
+                    set_cookie,
+                    personal: false,
+                },
+            }
+        }
+        Ok(true) => Deferred::Respond(sign_in_required(core, &request, Reason::Invalid)),
+        Err(error) => {
+            tracing::error!(%error, "session store unavailable; refusing the request");
+            Deferred::Respond(response::json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "session_store_unavailable",
+                "sessions cannot be checked right now",
+            ))
+        }
     }
 }
 

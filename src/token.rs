@@ -4,9 +4,18 @@
 //! picks the one key to try instead of trying them all. Every purpose (session, login flow)
 //! derives its own keys from the configured secrets, so a token made for one never verifies as
 //! another. Times are not checked here: each purpose checks its own, with the crate's clock.
+//!
+//! jsonwebtoken is the verifier of record: it checks every signature. A token whose header is
+//! byte for byte the one this ring writes (the tokens the crate issued) has its signature
+//! checked with `jsonwebtoken::crypto::verify` and its claims parsed once, with the issuer and
+//! audience compared here; any other header goes through `jsonwebtoken::decode` and its full
+//! validation, as before. `jsonwebtoken::decode` parses the header twice and the claims twice
+//! (once more for its own checks), which was most of the cost of a request.
 
 use std::fmt;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -28,14 +37,24 @@ pub(crate) enum TokenError {
     NotYetValid,
 }
 
+/// Claims that say who issued them and for whom: checked on every verification.
+pub(crate) trait Addressed {
+    fn issuer(&self) -> &str;
+    fn audience(&self) -> &str;
+}
+
 /// Signing keys for one purpose, newest first.
 pub(crate) struct KeyRing {
     keys: Vec<RingKey>,
     validation: Validation,
+    issuer: String,
+    audience: String,
 }
 
 struct RingKey {
     kid: String,
+    /// The encoded header this key's tokens carry (`{"typ":"JWT","alg":"HS256","kid":…}`).
+    header: String,
     encoding: EncodingKey,
     decoding: DecodingKey,
 }
@@ -58,9 +77,11 @@ impl KeyRing {
             .iter()
             .map(|secret| {
                 let key = zeroize::Zeroizing::new(crypto::derive_key(secret.expose(), &label));
+                // A short hash of the derived key: names the key, reveals nothing of it.
+                let kid = crypto::sha256_b64(&key)[..11].to_owned();
                 RingKey {
-                    // A short hash of the derived key: names the key, reveals nothing of it.
-                    kid: crypto::sha256_b64(&key)[..11].to_owned(),
+                    header: encoded_header(&kid),
+                    kid,
                     // Refused only when empty; a derived key is always 32 bytes.
                     encoding: EncodingKey::from_secret(&key).expect("a 32-byte HMAC key"),
                     decoding: DecodingKey::from_secret(&key).expect("a 32-byte HMAC key"),
@@ -74,25 +95,73 @@ impl KeyRing {
         validation.required_spec_claims.clear();
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
-        Self { keys, validation }
+        Self {
+            keys,
+            validation,
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+        }
     }
 
     pub(crate) fn sign<T: Serialize>(&self, claims: &T) -> Token {
         let key = &self.keys[0];
-        let mut header = Header::new(Algorithm::HS256);
-        header.kid = Some(key.kid.clone());
-        let token = jsonwebtoken::encode(&header, claims, &key.encoding)
+        let token = jsonwebtoken::encode(&header_of(&key.kid), claims, &key.encoding)
             .expect("HS256 signing of plain serde claims cannot fail");
         Token::new(token)
     }
 
-    pub(crate) fn verify<T: DeserializeOwned>(
+    pub(crate) fn verify<T: DeserializeOwned + Addressed>(
         &self,
         token: &str,
     ) -> Result<Verified<T>, TokenError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::TooLong);
         }
+        let Some((message, signature)) = token.rsplit_once('.') else {
+            return Err(TokenError::Malformed);
+        };
+        let Some((header, payload)) = message.split_once('.') else {
+            return Err(TokenError::Malformed);
+        };
+        match self.keys.iter().position(|key| key.header == header) {
+            Some(index) => self.verify_issued(index, message, payload, signature),
+            None => self.verify_any_header(token),
+        }
+    }
+
+    /// A token with the header key `index` writes: its signature checked by jsonwebtoken, its
+    /// claims parsed once.
+    fn verify_issued<T: DeserializeOwned + Addressed>(
+        &self,
+        index: usize,
+        message: &str,
+        payload: &str,
+        signature: &str,
+    ) -> Result<Verified<T>, TokenError> {
+        let key = &self.keys[index].decoding;
+        let signed =
+            jsonwebtoken::crypto::verify(signature, message.as_bytes(), key, Algorithm::HS256);
+        if !matches!(signed, Ok(true)) {
+            return Err(TokenError::Invalid);
+        }
+        let json = URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| TokenError::Invalid)?;
+        let claims: T = serde_json::from_slice(&json).map_err(|_| TokenError::Invalid)?;
+        if claims.issuer() != self.issuer || claims.audience() != self.audience {
+            return Err(TokenError::Invalid);
+        }
+        Ok(Verified {
+            claims,
+            current_key: index == 0,
+        })
+    }
+
+    /// Any other header: jsonwebtoken's own decoding and validation, header to claims.
+    fn verify_any_header<T: DeserializeOwned>(
+        &self,
+        token: &str,
+    ) -> Result<Verified<T>, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         let kid = header.kid.ok_or(TokenError::UnknownKey)?;
         let index = self
@@ -107,6 +176,19 @@ impl KeyRing {
             current_key: index == 0,
         })
     }
+}
+
+/// The header the ring signs with for key `kid`.
+fn header_of(kid: &str) -> Header {
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = Some(kid.to_owned());
+    header
+}
+
+/// The header's first segment exactly as `jsonwebtoken::encode` writes it for key `kid`.
+fn encoded_header(kid: &str) -> String {
+    let json = serde_json::to_vec(&header_of(kid)).expect("a JWT header serialises");
+    URL_SAFE_NO_PAD.encode(json)
 }
 
 impl fmt::Display for TokenError {
@@ -133,6 +215,15 @@ mod tests {
         iss: String,
         aud: String,
         n: u32,
+    }
+
+    impl Addressed for Claims {
+        fn issuer(&self) -> &str {
+            &self.iss
+        }
+        fn audience(&self) -> &str {
+            &self.aud
+        }
     }
 
     fn ring(secrets: &[&[u8]], purpose: &str) -> KeyRing {
@@ -175,6 +266,78 @@ mod tests {
         assert_eq!(
             sessions.verify::<Claims>("not.a.jwt").err(),
             Some(TokenError::Malformed)
+        );
+    }
+
+    #[test]
+    fn issued_tokens_carry_the_header_the_fast_path_expects() {
+        let ring = ring(&[&[1; 32]], "p");
+        let token = ring.sign(&claims());
+        let header = token.expose().split('.').next().unwrap();
+        assert_eq!(header, ring.keys[0].header);
+    }
+
+    /// A token with the ring's header but claims for another issuer or audience, signed with
+    /// the ring's own key: only the claim checks can refuse it.
+    #[test]
+    fn the_fast_path_checks_issuer_audience_and_signature() {
+        let ring = ring(&[&[1; 32]], "p");
+        let secrets = [SessionSecret::new([1u8; 32])];
+        for (iss, aud) in [("other", "aud"), ("iss", "other")] {
+            let foreign = KeyRing::new(&secrets, "p", iss, aud).sign(&Claims {
+                iss: iss.into(),
+                aud: aud.into(),
+                n: 7,
+            });
+            assert_eq!(
+                foreign.expose().split('.').next(),
+                Some(&*ring.keys[0].header)
+            );
+            assert_eq!(
+                ring.verify::<Claims>(foreign.expose()).err(),
+                Some(TokenError::Invalid)
+            );
+        }
+        let token = ring.sign(&claims());
+        let (message, _) = token.expose().rsplit_once('.').unwrap();
+        let other_key = super::tests::ring(&[&[9; 32]], "p").sign(&claims());
+        let (_, other_signature) = other_key.expose().rsplit_once('.').unwrap();
+        let forged = format!("{message}.{other_signature}");
+        assert_eq!(
+            ring.verify::<Claims>(&forged).err(),
+            Some(TokenError::Invalid)
+        );
+        let (header, _) = message.split_once('.').unwrap();
+        let payload = URL_SAFE_NO_PAD.encode(br#"{"iss":"iss","aud":"aud","n":8}"#);
+        let (_, signature) = token.expose().rsplit_once('.').unwrap();
+        let tampered = format!("{header}.{payload}.{signature}");
+        assert_eq!(
+            ring.verify::<Claims>(&tampered).err(),
+            Some(TokenError::Invalid)
+        );
+    }
+
+    /// Another spelling of the same header (keys reordered) takes jsonwebtoken's full path
+    /// and verifies the same.
+    #[test]
+    fn other_header_spellings_go_through_jsonwebtoken_decode() {
+        let ring = ring(&[&[1; 32]], "p");
+        let kid = &ring.keys[0].kid;
+        let header = URL_SAFE_NO_PAD.encode(format!(r#"{{"kid":"{kid}","alg":"HS256"}}"#));
+        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims()).unwrap());
+        let message = format!("{header}.{payload}");
+        let signature = jsonwebtoken::crypto::sign(
+            message.as_bytes(),
+            &ring.keys[0].encoding,
+            Algorithm::HS256,
+        )
+        .unwrap();
+        let token = format!("{message}.{signature}");
+        assert_eq!(ring.verify::<Claims>(&token).unwrap().claims, claims());
+        let none = URL_SAFE_NO_PAD.encode(format!(r#"{{"kid":"{kid}","alg":"none"}}"#));
+        assert!(
+            ring.verify::<Claims>(&format!("{none}.{payload}."))
+                .is_err()
         );
     }
 }

@@ -91,6 +91,7 @@ pub struct SsoConfig {
     pub(crate) after_logout: String,
     pub(crate) provider_scopes: Vec<String>,
     pub(crate) session_store: Option<Arc<dyn SessionStore>>,
+    pub(crate) session_cache_capacity: usize,
     pub(crate) clock: Clock,
     /// The one HTTP client all calls to WorkOS share (built from `workos_timeouts`).
     pub(crate) http: reqwest::Client,

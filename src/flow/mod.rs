@@ -19,7 +19,7 @@ use crate::crypto;
 use crate::response::{self, OwnBody};
 use crate::secret::PkceVerifier;
 use crate::selector::Selector;
-use crate::token::{KeyRing, TokenError};
+use crate::token::{Addressed, KeyRing, TokenError};
 
 /// What a login asks WorkOS for besides the selector, as the login route parsed it.
 #[derive(Debug, Default)]
@@ -58,6 +58,15 @@ pub(crate) struct FlowClaims {
 }
 
 const FLOW_TYP: &str = "flow";
+
+impl Addressed for FlowClaims {
+    fn issuer(&self) -> &str {
+        &self.iss
+    }
+    fn audience(&self) -> &str {
+        &self.aud
+    }
+}
 
 impl FlowClaims {
     /// The PKCE verifier the code exchange must present.

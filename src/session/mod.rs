@@ -10,13 +10,16 @@
 //! sent as a bearer token), `bearer` for a token minted for an API, CLI or gRPC client, which is
 //! accepted only as `Authorization: Bearer` and never renewed.
 
+mod cache;
 mod reader;
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use http::{HeaderMap, HeaderValue};
 use serde::{Deserialize, Serialize};
 
+pub(crate) use cache::CachedSession;
 pub(crate) use reader::Presented;
 
 use crate::authorization::Claims;
@@ -26,7 +29,7 @@ use crate::crypto;
 use crate::profile::Profile;
 use crate::secret::Token;
 use crate::time::{from_unix_seconds, unix_seconds};
-use crate::token::{KeyRing, TokenError, Verified};
+use crate::token::{Addressed, KeyRing, TokenError, Verified};
 
 /// The longest session token the crate writes, so the whole `Set-Cookie` stays under 4 KB.
 pub(crate) const MAX_ISSUED_LEN: usize = 3800;
@@ -91,12 +94,29 @@ pub(crate) struct SessionClaims {
     pub(crate) trm: Vec<String>,
 }
 
+impl Addressed for SessionClaims {
+    fn issuer(&self) -> &str {
+        &self.iss
+    }
+    fn audience(&self) -> &str {
+        &self.aud
+    }
+}
+
 /// What a sign-in adds to a session besides the profile.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Granted {
     pub(crate) claims: Claims,
     /// Fields already narrowed before issuing (by the hook's `keep_*`).
     pub(crate) trimmed: Vec<String>,
+}
+
+/// A minted bearer token presented as the session cookie is refused.
+fn check_source(claims: &SessionClaims, source: SessionSource) -> Result<(), TokenError> {
+    if source == SessionSource::Cookie && claims.typ != SESSION_TYP {
+        return Err(TokenError::Invalid);
+    }
+    Ok(())
 }
 
 /// The browser's session: the cookie, renewed as the sliding window moves.
@@ -113,7 +133,10 @@ pub(crate) struct Sessions {
     absolute: u64,
     leeway: u64,
     cookie_name: String,
+    cookie_finder: cookie::CookieFinder,
     secure: bool,
+    /// Tokens this ring verified, so a request that presents one again skips the HMAC.
+    cache: cache::VerifiedCache,
 }
 
 impl Sessions {
@@ -131,7 +154,12 @@ impl Sessions {
             absolute: config.absolute_lifetime.as_secs(),
             leeway: config.clock_leeway.as_secs(),
             cookie_name: cookie::host_name(&config.cookie_name, !config.dev_cookies),
+            cookie_finder: cookie::CookieFinder::new(&cookie::host_name(
+                &config.cookie_name,
+                !config.dev_cookies,
+            )),
             secure: !config.dev_cookies,
+            cache: cache::VerifiedCache::new(config.session_cache_capacity),
         }
     }
 
@@ -263,18 +291,7 @@ impl Sessions {
         now: u64,
     ) -> Result<Verified<SessionClaims>, TokenError> {
         let verified = self.ring.verify::<SessionClaims>(token)?;
-        let c = &verified.claims;
-        let purpose = c.typ == SESSION_TYP || c.typ == BEARER_TYP;
-        if !purpose || c.sid.is_empty() || c.sub != c.profile.id {
-            return Err(TokenError::Invalid);
-        }
-        if c.iat > now + self.leeway || c.auth_time > c.iat {
-            return Err(TokenError::NotYetValid);
-        }
-        let hard_end = c.auth_time.saturating_add(self.absolute);
-        if now > c.exp.saturating_add(self.leeway) || now > hard_end.saturating_add(self.leeway) {
-            return Err(TokenError::Expired);
-        }
+        self.check(&verified.claims, now)?;
         Ok(verified)
     }
 
@@ -287,10 +304,48 @@ impl Sessions {
         now: u64,
     ) -> Result<Verified<SessionClaims>, TokenError> {
         let verified = self.verify(token, now)?;
-        if source == SessionSource::Cookie && verified.claims.typ != SESSION_TYP {
+        check_source(&verified.claims, source)?;
+        Ok(verified)
+    }
+
+    /// [`verify_as`](Self::verify_as) through the cache of verified tokens: a token verified
+    /// before skips the signature and the parse, never the checks of purpose and time.
+    pub(crate) fn authenticate(
+        &self,
+        token: &str,
+        source: SessionSource,
+        now: u64,
+    ) -> Result<Arc<CachedSession>, TokenError> {
+        let cached = match self.cache.get(token) {
+            Some(cached) => {
+                self.check(&cached.claims, now)?;
+                cached
+            }
+            None => {
+                let verified = self.verify(token, now)?;
+                let expired = |claims: &SessionClaims| self.check(claims, now).is_err();
+                self.cache
+                    .insert(token, verified.claims, verified.current_key, expired)
+            }
+        };
+        check_source(&cached.claims, source)?;
+        Ok(cached)
+    }
+
+    /// The checks of verified claims that depend on the time or the purpose, not the signature.
+    fn check(&self, c: &SessionClaims, now: u64) -> Result<(), TokenError> {
+        let purpose = c.typ == SESSION_TYP || c.typ == BEARER_TYP;
+        if !purpose || c.sid.is_empty() || c.sub != c.profile.id {
             return Err(TokenError::Invalid);
         }
-        Ok(verified)
+        if c.iat > now + self.leeway || c.auth_time > c.iat {
+            return Err(TokenError::NotYetValid);
+        }
+        let hard_end = c.auth_time.saturating_add(self.absolute);
+        if now > c.exp.saturating_add(self.leeway) || now > hard_end.saturating_add(self.leeway) {
+            return Err(TokenError::Expired);
+        }
+        Ok(())
     }
 
     /// The renewed token to send back, if the sliding window or a key rotation calls for one.
@@ -298,16 +353,16 @@ impl Sessions {
     /// Minted bearer tokens are never renewed.
     pub(crate) fn renew(
         &self,
-        verified: &Verified<SessionClaims>,
+        c: &SessionClaims,
+        current_key: bool,
         now: u64,
     ) -> Option<(Token, u64)> {
-        let c = &verified.claims;
         if c.typ != SESSION_TYP {
             return None;
         }
         let exp = (now + self.idle).min(c.auth_time.saturating_add(self.absolute));
         let window_moved = now.saturating_sub(c.iat) >= self.idle / 2 && exp > c.exp;
-        if !window_moved && verified.current_key {
+        if !window_moved && current_key {
             return None;
         }
         if exp <= now {
@@ -323,7 +378,7 @@ impl Sessions {
 
     /// Where the request carries its session: a bearer token wins over the cookie.
     pub(crate) fn presented<'a>(&self, headers: &'a HeaderMap) -> Presented<'a> {
-        reader::presented(headers, &self.cookie_name)
+        reader::presented(headers, &self.cookie_finder)
     }
 
     /// The `Set-Cookie` for a session token expiring at `exp`.
@@ -337,25 +392,25 @@ impl Sessions {
         cookie::clear_cookie(&self.cookie_name, self.secure)
     }
 
-    /// The verified claims as what the request extensions carry: the profile and the session's
-    /// metadata, moved out of the claims (no copy per request).
-    pub(crate) fn into_parts(claims: SessionClaims, source: SessionSource) -> (Profile, Session) {
+    /// What the request extensions carry for verified `claims`: the profile (a shared handle,
+    /// not a copy) and the session's metadata.
+    pub(crate) fn parts(claims: &SessionClaims, source: SessionSource) -> (Profile, Session) {
         let session = Session {
-            id: claims.sid,
+            id: claims.sid.clone(),
             authenticated_at: from_unix_seconds(claims.auth_time),
             issued_at: from_unix_seconds(claims.iat),
             expires_at: from_unix_seconds(claims.exp),
             source,
-            claims: claims.ext,
-            trimmed: claims.trm,
+            claims: claims.ext.clone(),
+            trimmed: claims.trm.clone(),
         };
-        (claims.profile, session)
+        (claims.profile.clone(), session)
     }
 
     /// The session metadata of `claims`, for unit tests.
     #[cfg(test)]
     pub(crate) fn metadata(claims: &SessionClaims, source: SessionSource) -> Session {
-        Self::into_parts(claims.clone(), source).1
+        Self::parts(claims, source).1
     }
 }
 

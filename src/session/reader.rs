@@ -2,7 +2,7 @@
 
 use http::{HeaderMap, header};
 
-use crate::cookie;
+use crate::cookie::{CookieFinder, Found};
 
 /// A session token found on a request.
 pub(crate) enum Presented<'a> {
@@ -15,20 +15,15 @@ pub(crate) enum Presented<'a> {
 
 /// The session a request presents: a bearer token wins over the cookie; several session
 /// cookies are ambiguous, whatever they hold.
-pub(crate) fn presented<'a>(headers: &'a HeaderMap, cookie_name: &str) -> Presented<'a> {
+pub(crate) fn presented<'a>(headers: &'a HeaderMap, cookie: &CookieFinder) -> Presented<'a> {
     if let Some(token) = bearer_token(headers) {
         return Presented::Bearer(token);
     }
-    let mut found = Presented::None;
-    for (name, value) in cookie::request_cookies(headers) {
-        if name == cookie_name {
-            if !matches!(found, Presented::None) {
-                return Presented::Ambiguous;
-            }
-            found = Presented::Cookie(value);
-        }
+    match cookie.find(headers) {
+        Found::None => Presented::None,
+        Found::One(token) => Presented::Cookie(token),
+        Found::Several => Presented::Ambiguous,
     }
-    found
 }
 
 /// The token of an `Authorization: Bearer` header, if there is one.

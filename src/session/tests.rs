@@ -31,7 +31,11 @@ fn issue_then_verify() {
     let verified = sessions.verify(token.expose(), T0 + 60).unwrap();
     assert_eq!(verified.claims.sid, claims.sid);
     assert!(verified.current_key);
-    assert!(sessions.renew(&verified, T0 + 60).is_none());
+    assert!(
+        sessions
+            .renew(&verified.claims, verified.current_key, T0 + 60)
+            .is_none()
+    );
 }
 
 #[test]
@@ -70,7 +74,9 @@ fn sliding_window_renews_but_never_past_the_absolute_lifetime() {
         now += 20 * 60;
         match sessions.verify(token.expose(), now) {
             Ok(verified) => {
-                if let Some((renewed, _)) = sessions.renew(&verified, now) {
+                if let Some((renewed, _)) =
+                    sessions.renew(&verified.claims, verified.current_key, now)
+                {
                     token = renewed;
                 }
             }
@@ -97,7 +103,9 @@ fn tokens_of_a_retired_key_verify_and_are_renewed_with_the_current_one() {
     let sessions = Sessions::new(&config());
     let verified = sessions.verify(token.expose(), T0).unwrap();
     assert!(!verified.current_key);
-    let (renewed, _) = sessions.renew(&verified, T0).unwrap();
+    let (renewed, _) = sessions
+        .renew(&verified.claims, verified.current_key, T0)
+        .unwrap();
     assert!(sessions.verify(renewed.expose(), T0).unwrap().current_key);
 }
 
@@ -151,7 +159,12 @@ fn minted_tokens_are_bearer_only_and_never_renewed() {
             .verify_as(token.expose(), SessionSource::Bearer, later)
             .unwrap();
         assert_eq!(verified.claims.typ, BEARER_TYP);
-        assert!(sessions.renew(&verified, later).is_none(), "never renewed");
+        assert!(
+            sessions
+                .renew(&verified.claims, verified.current_key, later)
+                .is_none(),
+            "never renewed"
+        );
         assert_eq!(
             sessions
                 .verify_as(token.expose(), SessionSource::Cookie, later)
@@ -163,7 +176,11 @@ fn minted_tokens_are_bearer_only_and_never_renewed() {
     // The browser's session works both ways, and is renewed.
     for source in [SessionSource::Cookie, SessionSource::Bearer] {
         let verified = sessions.verify_as(cookie.expose(), source, later).unwrap();
-        assert!(sessions.renew(&verified, later).is_some());
+        assert!(
+            sessions
+                .renew(&verified.claims, verified.current_key, later)
+                .is_some()
+        );
     }
     // Even one signed with a retired key is not re-issued.
     let old = Sessions::new(
@@ -180,7 +197,11 @@ fn minted_tokens_are_bearer_only_and_never_renewed() {
         .verify_as(retired.expose(), SessionSource::Bearer, T0)
         .unwrap();
     assert!(!verified.current_key);
-    assert!(sessions.renew(&verified, T0).is_none());
+    assert!(
+        sessions
+            .renew(&verified.claims, verified.current_key, T0)
+            .is_none()
+    );
 }
 
 #[test]
@@ -197,7 +218,9 @@ fn oversize_profiles_are_trimmed() {
     // The record survives verification and renewal.
     let verified = sessions.verify(token.expose(), T0 + 1000).unwrap();
     assert_eq!(verified.claims.trm, ["groups"]);
-    let (renewed, _) = sessions.renew(&verified, T0 + 1000).unwrap();
+    let (renewed, _) = sessions
+        .renew(&verified.claims, verified.current_key, T0 + 1000)
+        .unwrap();
     assert_eq!(
         sessions
             .verify(renewed.expose(), T0 + 1000)

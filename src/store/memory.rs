@@ -183,6 +183,25 @@ impl MemoryStore {
         let mut tables = self.tables.write().map_err(|_| poisoned())?;
         f(&mut tables, now)
     }
+
+    /// Whether a live record refuses `session`; answered from memory, at once.
+    fn revoked_now(&self, session: &SessionRef<'_>) -> Result<bool, StoreError> {
+        self.tables.read().map_err(|_| poisoned()).map(|tables| {
+            if tables.revocations() == 0 {
+                return false;
+            }
+            let now = (self.clock)();
+            let [sessions, users, organizations, connections] = &tables.revoked;
+            let refused = |table: &Expiring<SystemTime>, id: Option<&str>| {
+                id.and_then(|id| table.live(id, now))
+                    .is_some_and(|at| session.authenticated_at <= *at)
+            };
+            sessions.live(session.session_id, now).is_some()
+                || refused(users, Some(session.profile_id))
+                || refused(organizations, session.organization_id)
+                || refused(connections, session.connection_id)
+        })
+    }
 }
 
 fn poisoned() -> StoreError {
@@ -241,19 +260,11 @@ impl SessionStore for MemoryStore {
     }
 
     fn is_revoked(&self, session: &SessionRef<'_>) -> BoxFuture<'_, Result<bool, StoreError>> {
-        let now = (self.clock)();
-        let result = self.tables.read().map_err(|_| poisoned()).map(|tables| {
-            let [sessions, users, organizations, connections] = &tables.revoked;
-            let refused = |table: &Expiring<SystemTime>, id: Option<&str>| {
-                id.and_then(|id| table.live(id, now))
-                    .is_some_and(|at| session.authenticated_at <= *at)
-            };
-            sessions.live(session.session_id, now).is_some()
-                || refused(users, Some(session.profile_id))
-                || refused(organizations, session.organization_id)
-                || refused(connections, session.connection_id)
-        });
-        Box::pin(std::future::ready(result))
+        Box::pin(std::future::ready(self.revoked_now(session)))
+    }
+
+    fn is_revoked_now(&self, session: &SessionRef<'_>) -> Option<Result<bool, StoreError>> {
+        Some(self.revoked_now(session))
     }
 
     fn consume_login_state(

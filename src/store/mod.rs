@@ -285,6 +285,15 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Whether a record refuses `session` ([`SessionRef::is_refused_by`] says which do).
     fn is_revoked(&self, session: &SessionRef<'_>) -> BoxFuture<'_, Result<bool, StoreError>>;
 
+    /// [`is_revoked`](Self::is_revoked) answered at once, for a store that can tell without
+    /// waiting (from memory, or a local view kept current): the request then needs no future
+    /// and no allocation for the check. `None`, the default, means "ask `is_revoked`". When it
+    /// answers, it must answer as `is_revoked` would.
+    fn is_revoked_now(&self, session: &SessionRef<'_>) -> Option<Result<bool, StoreError>> {
+        let _ = session;
+        None
+    }
+
     /// Marks the login state `id` used, remembering it until `until`: `true` the first time,
     /// `false` on every later call before `until`, so a login's callback completes once even
     /// across instances. `id` identifies the flow (a digest of its `state`), never the secret
@@ -309,6 +318,10 @@ impl<S: SessionStore + ?Sized> SessionStore for std::sync::Arc<S> {
 
     fn is_revoked(&self, session: &SessionRef<'_>) -> BoxFuture<'_, Result<bool, StoreError>> {
         (**self).is_revoked(session)
+    }
+
+    fn is_revoked_now(&self, session: &SessionRef<'_>) -> Option<Result<bool, StoreError>> {
+        (**self).is_revoked_now(session)
     }
 
     fn consume_login_state(
