@@ -2,12 +2,17 @@
 //! client, the path policy, the admitted set, the revocation store), shared by every service
 //! and route through one `Arc`.
 
+use std::cell::Cell;
+
+use http::Extensions;
+
 use crate::admission::Admission;
 use crate::client::WorkOsClient;
 use crate::config::SsoConfig;
 use crate::flow::Flows;
 use crate::limit::Slots;
 use crate::policy::PathPolicy;
+use crate::profile::Profile;
 use crate::revocation::Revocations;
 use crate::session::Sessions;
 use crate::time::unix_seconds;
@@ -33,10 +38,36 @@ pub(crate) enum Route {
     Logout,
 }
 
-/// Marks requests that went through the layer, so extractors can tell "not signed in" from
-/// "the layer is not installed".
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct LayerInstalled;
+thread_local! {
+    /// How many `SsoService` calls or response futures this thread is inside.
+    static INSIDE_LAYER: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Marks the thread as inside the layer while the inner service is called or its future polled,
+/// so that extractors and guards can tell "not signed in" from "the layer is not installed"
+/// without the layer writing anything into the request: an anonymous request passes through
+/// without a single allocation. A request with a session carries its `Profile`, which says so
+/// by itself.
+pub(crate) struct InsideLayer(());
+
+impl InsideLayer {
+    pub(crate) fn enter() -> Self {
+        INSIDE_LAYER.with(|depth| depth.set(depth.get() + 1));
+        Self(())
+    }
+}
+
+impl Drop for InsideLayer {
+    fn drop(&mut self) {
+        INSIDE_LAYER.with(|depth| depth.set(depth.get() - 1));
+    }
+}
+
+/// Whether the request with these extensions went through an `SsoLayer`: it carries a verified
+/// profile, or an `SsoLayer` is calling or polling what looks at it right now.
+pub(crate) fn layer_ran(extensions: &Extensions) -> bool {
+    extensions.get::<Profile>().is_some() || INSIDE_LAYER.with(|depth| depth.get() > 0)
+}
 
 impl Core {
     pub(crate) fn new(config: SsoConfig) -> Self {

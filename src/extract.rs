@@ -9,7 +9,7 @@ use http::request::Parts;
 use http::{HeaderValue, StatusCode, header};
 
 use crate::authorization::Claims;
-use crate::core::LayerInstalled;
+use crate::core::layer_ran;
 use crate::profile::Profile;
 use crate::session::Session;
 
@@ -83,7 +83,7 @@ impl IntoResponse for SsoRejection {
 fn from_extensions<T: Clone + Send + Sync + 'static>(
     parts: &Parts,
 ) -> Result<Option<T>, SsoRejection> {
-    if parts.extensions.get::<LayerInstalled>().is_none() {
+    if !layer_ran(&parts.extensions) {
         return Err(SsoRejection::LayerMissing);
     }
     Ok(parts.extensions.get::<T>().cloned())

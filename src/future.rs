@@ -13,6 +13,7 @@ use http::{HeaderMap, HeaderValue, Response, header};
 use pin_project_lite::pin_project;
 
 use crate::body::ResponseBody;
+use crate::core::InsideLayer;
 use crate::response::OwnBody;
 use crate::routes::Answer;
 use crate::store::BoxFuture;
@@ -140,6 +141,8 @@ where
     type Output = Result<Response<ResponseBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // The app's extractors run while its future is polled (see `InsideLayer`).
+        let _inside = InsideLayer::enter();
         let mut kind = self.project().kind;
         loop {
             let own = match kind.as_mut().project() {

@@ -30,7 +30,7 @@ use http::{Extensions, Request, Response};
 use tower::Service;
 use tower_layer::Layer;
 
-use crate::core::{Core, LayerInstalled};
+use crate::core::{Core, layer_ran};
 use crate::future::{Outgoing, ResponseFuture};
 use crate::layer::SsoLayer;
 use crate::profile::Profile;
@@ -249,7 +249,7 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let extensions = request.extensions();
-        if extensions.get::<LayerInstalled>().is_none() {
+        if !layer_ran(extensions) {
             tracing::debug!("route guard used without SsoLayer around it");
             return ResponseFuture::ready(response::json_error(
                 http::StatusCode::INTERNAL_SERVER_ERROR,

@@ -8,7 +8,7 @@ use http::{Request, Response, StatusCode};
 use tower::Service;
 
 use crate::body::ResponseBody;
-use crate::core::{Core, LayerInstalled};
+use crate::core::{Core, InsideLayer};
 use crate::future::{Deferred, Outgoing, ResponseFuture};
 use crate::profile::Profile;
 use crate::response::{self, Reason};
@@ -67,6 +67,8 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        // The inner service may look at the request in `call` (see `InsideLayer`).
+        let _inside = InsideLayer::enter();
         match self.core.route(request.uri().path()) {
             Some(route) => ResponseFuture::answer(routes::answer(&self.core, route, &request)),
             None => self.authenticate(request),
@@ -99,7 +101,6 @@ impl<S> SsoService<S> {
         let extensions = request.extensions_mut();
         extensions.remove::<Profile>();
         extensions.remove::<Session>();
-        extensions.insert(LayerInstalled);
 
         let (cached, source) = match verified {
             Ok(verified) => verified,

@@ -12,6 +12,7 @@ mod public_paths_and_caching;
 mod redirects;
 mod revocation;
 mod route_guards;
+mod session_cache;
 mod token_cookies_and_headers;
 mod token_forgery;
 mod token_lifetime;
