@@ -144,7 +144,7 @@ mod token;
 
 mod admission;
 mod authorization;
-mod client;
+pub mod client;
 mod config;
 mod core;
 #[cfg(feature = "axum")]

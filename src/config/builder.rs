@@ -70,7 +70,7 @@ impl Default for SsoConfigBuilder {
             login_timeout: Duration::from_secs(10 * 60),
             max_concurrent_logins: 4,
             max_concurrent_exchanges: 32,
-            workos_timeouts: (Duration::from_secs(5), Duration::from_secs(15)),
+            workos_timeouts: DEFAULT_WORKOS_TIMEOUTS,
             idp_initiated_login: IdpInitiatedLogin::Reject,
             default_return_to: "/".to_owned(),
             after_logout: "/".to_owned(),
@@ -425,6 +425,15 @@ impl SsoConfigBuilder {
             http,
         })
     }
+}
+
+/// The default timeouts for calls to WorkOS: to connect, and for the whole request.
+const DEFAULT_WORKOS_TIMEOUTS: (Duration, Duration) =
+    (Duration::from_secs(5), Duration::from_secs(15));
+
+/// The HTTP client of [`http_client`] with the default timeouts.
+pub(crate) fn default_http_client() -> Result<reqwest::Client, ConfigError> {
+    http_client(DEFAULT_WORKOS_TIMEOUTS)
 }
 
 /// The one HTTP client every call to WorkOS shares: timeouts, no redirects followed.

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use builder::SsoConfigBuilder;
+pub(crate) use builder::default_http_client;
 pub use error::ConfigError;
 pub(crate) use sign_in::Allowed;
 
