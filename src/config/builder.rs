@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use super::params::LoginParamsConfig;
 use super::sign_in::SignInSettings;
 use super::url::{is_local_path, is_path_text, is_token_text, parse_url};
 use super::{AccessPolicy, ConfigError, DEFAULT_API_BASE_URL, IdpInitiatedLogin, SsoConfig};
@@ -43,6 +44,9 @@ pub struct SsoConfigBuilder {
     pub(super) default_return_to: String,
     pub(super) after_logout: String,
     pub(super) provider_scopes: Vec<String>,
+    /// `authorization_params` and `authorization_params_for` (`params.rs`).
+    pub(super) login_params: LoginParamsConfig,
+    pub(super) idp_logout: bool,
     pub(super) session_store: Option<Arc<dyn SessionStore>>,
     pub(super) clock: Clock,
 }
@@ -75,6 +79,8 @@ impl Default for SsoConfigBuilder {
             default_return_to: "/".to_owned(),
             after_logout: "/".to_owned(),
             provider_scopes: Vec::new(),
+            login_params: LoginParamsConfig::default(),
+            idp_logout: false,
             session_store: None,
             clock: Arc::new(SystemTime::now),
         }
@@ -390,6 +396,7 @@ impl SsoConfigBuilder {
         }
 
         let (allowed, authorizer) = self.sign_in.build()?;
+        let login_params = self.login_params.build(self.provider_scopes)?;
 
         Ok(SsoConfig {
             api_key,
@@ -419,7 +426,8 @@ impl SsoConfigBuilder {
             idp_initiated_login: self.idp_initiated_login,
             default_return_to: self.default_return_to,
             after_logout: self.after_logout,
-            provider_scopes: self.provider_scopes,
+            login_params,
+            idp_logout: self.idp_logout,
             session_store: self.session_store,
             clock: self.clock,
             http,
