@@ -2,6 +2,7 @@
 
 pub(crate) mod callback;
 mod confirm;
+mod idp_logout;
 pub(crate) mod login;
 pub(crate) mod logout;
 mod origin;
