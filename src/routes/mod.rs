@@ -6,6 +6,7 @@ mod idp_logout;
 pub(crate) mod login;
 pub(crate) mod logout;
 mod origin;
+pub(crate) mod step_up;
 
 use std::future::Future;
 use std::sync::Arc;
