@@ -121,12 +121,12 @@ impl AuthorizationParams {
         for (key, value) in &self.provider_query_params {
             let key_ok = key.len() <= 64
                 && super::url::is_token_text(key)
-                && !self
+                && self
                     .provider_query_params
                     .iter()
                     .filter(|(k, _)| k == key)
-                    .nth(1)
-                    .is_some();
+                    .count()
+                    == 1;
             if !key_ok || !printable(value) {
                 return bad(
                     "a provider query parameter needs a unique key of letters, digits, - or _ and a printable value",
