@@ -36,7 +36,6 @@ pub fn seed_with_oidc() -> Seed {
 pub struct Custom {
     pub base: String,
     pub workos: MockWorkOs,
-    pub layer: SsoLayer,
     offset: Arc<AtomicU64>,
     server: tokio::task::JoinHandle<()>,
 }
@@ -78,7 +77,6 @@ pub async fn start(
     Custom {
         base,
         workos,
-        layer,
         offset,
         server,
     }

@@ -26,7 +26,10 @@ async fn start(idp_logout: bool, timeouts: Duration) -> App {
 /// Signs `email` in through `organization`; the browser and its session token.
 async fn sign_in(app: &App, organization: &str, email: &str) -> (Browser, String) {
     let browser = Browser::new();
-    let query = format!("organization={organization}&login_hint={}", email.replace('@', "%40"));
+    let query = format!(
+        "organization={organization}&login_hint={}",
+        email.replace('@', "%40")
+    );
     let (_, page) = browser.sign_in(app, &query).await;
     assert_eq!(page.text().await.unwrap(), format!("home of {email}"));
     let token = browser.cookie(&app.base, SESSION_COOKIE).unwrap();
@@ -54,7 +57,11 @@ async fn assert_revoked(app: &App, token: &str) {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "the session lives on");
+    assert_eq!(
+        response.status(),
+        StatusCode::UNAUTHORIZED,
+        "the session lives on"
+    );
 }
 
 fn clears_the_session(response: &reqwest::Response) -> bool {
@@ -95,7 +102,12 @@ async fn u1_idp_logout_ends_the_app_session_then_sends_the_browser_to_the_idp_lo
     assert!(clears_the_session(&answer));
     let body: serde_json::Value = answer.json().await.unwrap();
     assert_eq!(body["signed_out"], "idp");
-    assert!(body["logout_url"].as_str().unwrap().contains("/sso/logout?token="));
+    assert!(
+        body["logout_url"]
+            .as_str()
+            .unwrap()
+            .contains("/sso/logout?token=")
+    );
     assert_revoked(&app, &token).await;
 }
 
@@ -106,7 +118,10 @@ async fn u1_where_workos_cannot_end_the_idp_session_logout_is_local_and_says_so(
         ("unsupported connection", None),
         ("5xx", Some(Fault::status(500))),
         ("rate limited", Some(Fault::status(429))),
-        ("malformed answer", Some(Fault::Body(b"{\"logout_url\":1}".to_vec()))),
+        (
+            "malformed answer",
+            Some(Fault::Body(b"{\"logout_url\":1}".to_vec())),
+        ),
         (
             "not a URL",
             Some(Fault::Body(
@@ -137,7 +152,10 @@ async fn u1_where_workos_cannot_end_the_idp_session_logout_is_local_and_says_so(
                 assert_eq!(body["signed_out"], "local", "{case}");
             }
             assert_revoked(&app, &token).await;
-            assert_eq!(browser.get(&app.url("/")).await.status(), StatusCode::SEE_OTHER);
+            assert_eq!(
+                browser.get(&app.url("/")).await.status(),
+                StatusCode::SEE_OTHER
+            );
         }
     }
     assert!(app.workos.idp_logouts().is_empty());
@@ -147,7 +165,8 @@ async fn u1_where_workos_cannot_end_the_idp_session_logout_is_local_and_says_so(
 async fn u1_the_app_session_is_revoked_before_workos_is_asked() {
     let app = start(true, Duration::from_secs(3)).await;
     let (browser, token) = sign_in(&app, "org_01INITECH", "peter@initech.test").await;
-    app.workos.set_fault(Endpoint::LogoutAuthorize, Some(Fault::Hang));
+    app.workos
+        .set_fault(Endpoint::LogoutAuthorize, Some(Fault::Hang));
     let request = {
         let client = browser.client.clone();
         let url = app.url("/auth/logout");
@@ -171,7 +190,11 @@ async fn u1_the_app_session_is_revoked_before_workos_is_asked() {
     }
     assert_revoked(&app, &token).await;
     let answer = request.await.unwrap();
-    assert_eq!(answer.status(), StatusCode::OK, "a timeout falls back to local logout");
+    assert_eq!(
+        answer.status(),
+        StatusCode::OK,
+        "a timeout falls back to local logout"
+    );
 }
 
 #[tokio::test]
