@@ -13,10 +13,15 @@ mod common;
 
 use std::error::Error;
 
+use std::time::Duration;
+
 use axum::Router;
-use axum::response::Html;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use common::{Site, escape};
+use tower_workos_sso::client::{PortalIntent, WorkOsClient};
 use tower_workos_sso::{Guard, Profile, Session, SsoLayer};
 
 #[tokio::main]
@@ -36,9 +41,16 @@ async fn main() -> Result<(), Box<dyn Error>> {
             .allowed_providers(["GoogleOAuth"]);
     }
     let sso = SsoLayer::new(builder.build()?);
+    let portal_return = format!("{}/admin", site.origin);
 
     let app = Router::new()
-        // Signed in is not enough here: only admins (alice is one, bob is not) get in.
+        // Signed in is not enough here: only admins (alice is one, bob is not) get in, and
+        // the Admin Portal also wants a sign-in within the last 10 minutes (step-up).
+        .route("/admin/portal", get(admin_portal))
+        .route_layer(sso.require(
+            Guard::role("admin").and(Guard::signed_in_within(Duration::from_secs(10 * 60))),
+        ))
+        .with_state((sso.workos().clone(), portal_return))
         .route("/admin", get(admin))
         .route_layer(sso.require(Guard::role("admin")))
         .route("/", get(home))
@@ -103,10 +115,41 @@ async fn admin(profile: Profile) -> Html<String> {
     page(
         "Admin",
         &format!(
-            "<h1>Admin</h1><p>{} holds the admin role.</p><p><a href=\"/\">Home</a></p>",
+            "<h1>Admin</h1><p>{} holds the admin role.</p>\
+             <p><a href=\"/admin/portal\">Set up your organization's SSO</a> (WorkOS Admin Portal)</p>\
+             <p><a href=\"/\">Home</a></p>",
             escape(&profile.email)
         ),
     )
+}
+
+/// Guarded (admins who signed in recently): a WorkOS Admin Portal link for the admin's own
+/// organization, where their IT admin configures its SSO connection.
+async fn admin_portal(
+    State((workos, return_url)): State<(WorkOsClient, String)>,
+    profile: Profile,
+) -> Response {
+    let Some(organization) = profile.organization_id.as_deref() else {
+        return (
+            StatusCode::NOT_FOUND,
+            "This account belongs to no organization.",
+        )
+            .into_response();
+    };
+    match workos
+        .generate_portal_link(organization, PortalIntent::Sso, Some(&return_url))
+        .await
+    {
+        Ok(link) => Redirect::to(link.url()).into_response(),
+        Err(error) => {
+            eprintln!("Admin Portal link failed: {error}");
+            (
+                StatusCode::BAD_GATEWAY,
+                "The Admin Portal is not available.",
+            )
+                .into_response()
+        }
+    }
 }
 
 /// Public: listed in `public_paths`, so it needs no session, but sees one if there is.

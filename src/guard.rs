@@ -1,5 +1,5 @@
 //! Route guards: per-route requirements on the signed-in user (a role, a group, an
-//! organization, or any predicate on the profile).
+//! organization, any predicate on the profile, or a recent sign-in).
 //!
 //! [`SsoLayer`] decides who is signed in; a guard decides what they may open. Mount
 //! [`SsoLayer::require`] on the routes that need it (`route_layer` in axum, a layer around a
@@ -7,6 +7,12 @@
 //! session gets the usual sign-in answer; a signed-in caller who fails the guard gets 403 (a
 //! page for browsers, JSON for APIs) or gRPC `PERMISSION_DENIED` (7) — never a login redirect,
 //! which would loop.
+//!
+//! [`Guard::signed_in_within`] is step-up re-authentication: a browser whose sign-in is older
+//! is sent back through WorkOS with `prompt=login` for its own organization (so the identity
+//! provider asks for credentials again) and returns to the same page; API callers get 401
+//! `{"error":"reauthentication_required"}` with a `WWW-Authenticate` challenge
+//! (`error="insufficient_user_authentication"`, `max_age`), gRPC callers status 16.
 //!
 //! ```no_run
 //! use axum::{Router, routing::get};
@@ -25,6 +31,7 @@
 use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
 
 use http::{Extensions, Request, Response};
 use tower::Service;
@@ -36,6 +43,8 @@ use crate::layer::SsoLayer;
 use crate::profile::Profile;
 use crate::response::{self, Caller, Reason};
 use crate::routes::login::sign_in_required;
+use crate::routes::step_up::reauthenticate;
+use crate::session::Session;
 
 /// A requirement on the signed-in user's [`Profile`]. Cheap to clone.
 ///
@@ -60,8 +69,18 @@ enum Rule {
     Group(String),
     Organization(String),
     Predicate(&'static str, Box<dyn Fn(&Profile) -> bool + Send + Sync>),
+    SignedInWithin(Duration),
     AllOf(Vec<Guard>),
     AnyOf(Vec<Guard>),
+}
+
+/// What a guard says of a caller: a signed-in user who fails only a freshness rule may pass
+/// after signing in again; one who fails anything else may not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    Allow,
+    Reauthenticate,
+    Forbid,
 }
 
 impl Guard {
@@ -88,6 +107,27 @@ impl Guard {
         Self::from(Rule::Predicate(name, Box::new(test)))
     }
 
+    /// The user signed in (at the identity provider, through this layer) at most `max_age`
+    /// ago: step-up re-authentication before a sensitive action. Renewing the session does not
+    /// count; only a sign-in does ([`Session::authenticated_at`]).
+    ///
+    /// A browser with an older sign-in is restarted into login with `prompt=login` for its own
+    /// organization (or connection, or provider, if that is what the app admits) and returns
+    /// to the same page; API and gRPC callers get 401 / status 16 with
+    /// `reauthentication_required`. Without a [`Session`] (as in [`allows`](Self::allows)) it
+    /// never passes.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_workos_sso::Guard;
+    ///
+    /// let delete_account = Guard::role("admin").and(Guard::signed_in_within(Duration::from_secs(5 * 60)));
+    /// # let _ = delete_account;
+    /// ```
+    pub fn signed_in_within(max_age: Duration) -> Self {
+        Self::from(Rule::SignedInWithin(max_age))
+    }
+
     /// Both this guard and `other`.
     pub fn and(self, other: Guard) -> Self {
         Self::from(Rule::AllOf(vec![self, other]))
@@ -98,27 +138,81 @@ impl Guard {
         Self::from(Rule::AnyOf(guards.into_iter().collect()))
     }
 
-    /// Whether `profile` passes.
+    /// Whether `profile` passes. A [`signed_in_within`](Self::signed_in_within) rule needs
+    /// the session, so here it never passes.
     pub fn allows(&self, profile: &Profile) -> bool {
+        self.outcome(profile, None, SystemTime::now()) == Outcome::Allow
+    }
+
+    fn outcome(&self, profile: &Profile, session: Option<&Session>, now: SystemTime) -> Outcome {
+        let pass = |ok: bool| if ok { Outcome::Allow } else { Outcome::Forbid };
         match &*self.0 {
-            Rule::Role(slug) => profile.has_role(slug),
-            Rule::Group(name) => profile.groups.iter().any(|g| g == name),
-            Rule::Organization(id) => profile.organization_id.as_deref() == Some(id.as_str()),
-            Rule::Predicate(_, test) => test(profile),
-            Rule::AllOf(guards) => guards.iter().all(|g| g.allows(profile)),
-            Rule::AnyOf(guards) => guards.iter().any(|g| g.allows(profile)),
+            Rule::Role(slug) => pass(profile.has_role(slug)),
+            Rule::Group(name) => pass(profile.groups.iter().any(|g| g == name)),
+            Rule::Organization(id) => pass(profile.organization_id.as_deref() == Some(id.as_str())),
+            Rule::Predicate(_, test) => pass(test(profile)),
+            Rule::SignedInWithin(max_age) => {
+                // A sign-in time ahead of the clock (skew between instances) counts as now.
+                let fresh = session.is_some_and(|session| {
+                    now.duration_since(session.authenticated_at)
+                        .map_or(true, |age| age <= *max_age)
+                });
+                if fresh {
+                    Outcome::Allow
+                } else {
+                    Outcome::Reauthenticate
+                }
+            }
+            Rule::AllOf(guards) => guards.iter().fold(Outcome::Allow, |worst, g| {
+                match (worst, g.outcome(profile, session, now)) {
+                    (Outcome::Forbid, _) | (_, Outcome::Forbid) => Outcome::Forbid,
+                    (Outcome::Reauthenticate, _) | (_, Outcome::Reauthenticate) => {
+                        Outcome::Reauthenticate
+                    }
+                    _ => Outcome::Allow,
+                }
+            }),
+            Rule::AnyOf(guards) => guards.iter().fold(Outcome::Forbid, |best, g| {
+                match (best, g.outcome(profile, session, now)) {
+                    (Outcome::Allow, _) | (_, Outcome::Allow) => Outcome::Allow,
+                    (Outcome::Reauthenticate, _) | (_, Outcome::Reauthenticate) => {
+                        Outcome::Reauthenticate
+                    }
+                    _ => Outcome::Forbid,
+                }
+            }),
+        }
+    }
+
+    /// The shortest `signed_in_within` age in this guard, for the answer's `max_age`.
+    fn max_age(&self) -> Option<Duration> {
+        match &*self.0 {
+            Rule::SignedInWithin(age) => Some(*age),
+            Rule::AllOf(guards) | Rule::AnyOf(guards) => {
+                guards.iter().filter_map(Guard::max_age).min()
+            }
+            _ => None,
         }
     }
 
     /// The guard inside a handler: the signed-in profile the layer put in `extensions`, if it
     /// passes. Tonic handlers call it with `request.extensions()` and map [`Denied`] to a
-    /// `Status` (`Unauthenticated` → `unauthenticated`, `Forbidden` → `permission_denied`).
+    /// `Status` (`Unauthenticated` and `ReauthenticationRequired` → `unauthenticated`,
+    /// `Forbidden` → `permission_denied`).
     pub fn check<'a>(&self, extensions: &'a Extensions) -> Result<&'a Profile, Denied> {
+        self.check_at(extensions, SystemTime::now())
+    }
+
+    fn check_at<'a>(
+        &self,
+        extensions: &'a Extensions,
+        now: SystemTime,
+    ) -> Result<&'a Profile, Denied> {
         let profile = extensions.get::<Profile>().ok_or(Denied::Unauthenticated)?;
-        if self.allows(profile) {
-            Ok(profile)
-        } else {
-            Err(Denied::Forbidden)
+        match self.outcome(profile, extensions.get::<Session>(), now) {
+            Outcome::Allow => Ok(profile),
+            Outcome::Reauthenticate => Err(Denied::ReauthenticationRequired),
+            Outcome::Forbid => Err(Denied::Forbidden),
         }
     }
 }
@@ -136,6 +230,7 @@ impl fmt::Debug for Guard {
             Rule::Group(name) => write!(f, "group({name})"),
             Rule::Organization(id) => write!(f, "organization({id})"),
             Rule::Predicate(name, _) => write!(f, "predicate({name})"),
+            Rule::SignedInWithin(age) => write!(f, "signed_in_within({}s)", age.as_secs()),
             Rule::AllOf(guards) => f.debug_tuple("all_of").field(guards).finish(),
             Rule::AnyOf(guards) => f.debug_tuple("any_of").field(guards).finish(),
         }
@@ -150,6 +245,8 @@ pub enum Denied {
     Unauthenticated,
     /// Signed in, but the guard does not let this user through.
     Forbidden,
+    /// Signed in, but longer ago than [`Guard::signed_in_within`] allows: sign in again.
+    ReauthenticationRequired,
 }
 
 impl fmt::Display for Denied {
@@ -157,6 +254,7 @@ impl fmt::Display for Denied {
         f.write_str(match self {
             Denied::Unauthenticated => "sign-in required",
             Denied::Forbidden => "the signed-in account may not do this",
+            Denied::ReauthenticationRequired => "a more recent sign-in is required",
         })
     }
 }
@@ -257,10 +355,15 @@ where
                 "a route guard runs inside SsoLayer: add `.layer(sso)` outside `.route_layer(sso.require(..))`",
             ));
         }
-        match self.guard.check(extensions) {
+        let now = (self.core.config.clock)();
+        match self.guard.check_at(extensions, now) {
             Ok(_) => ResponseFuture::inner(self.inner.call(request), Outgoing::anonymous()),
             Err(Denied::Unauthenticated) => {
                 ResponseFuture::ready(sign_in_required(&self.core, &request, Reason::Missing))
+            }
+            Err(Denied::ReauthenticationRequired) => {
+                let max_age = self.guard.max_age().unwrap_or_default();
+                ResponseFuture::ready(reauthenticate(&self.core, &request, max_age))
             }
             Err(Denied::Forbidden) => {
                 tracing::debug!(guard = ?self.guard, "route guard refused a signed-in caller");
@@ -304,6 +407,50 @@ mod tests {
         let named = Guard::predicate("email is verified", |p| p.email.ends_with("x.test"));
         assert!(named.allows(&admin));
         assert_eq!(format!("{named:?}"), "predicate(email is verified)");
+    }
+
+    #[test]
+    fn a_stale_sign_in_asks_for_reauthentication_unless_another_rule_forbids() {
+        let admin = Profile::new("p", "a@x.test").with_roles(["admin"]);
+        let signed_in = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let session = |at| {
+            let mut extensions = Extensions::new();
+            extensions.insert(admin.clone());
+            extensions.insert(Session {
+                id: "s".into(),
+                authenticated_at: at,
+                issued_at: at,
+                expires_at: at,
+                source: crate::SessionSource::Cookie,
+                claims: Default::default(),
+                trimmed: Vec::new(),
+            });
+            extensions
+        };
+        let five = Duration::from_secs(300);
+        let fresh = Guard::signed_in_within(five);
+        let now = signed_in + Duration::from_secs(301);
+        let stale = session(signed_in);
+        assert_eq!(
+            fresh.check_at(&stale, now).err(),
+            Some(Denied::ReauthenticationRequired)
+        );
+        assert!(fresh.check_at(&stale, signed_in + five).is_ok());
+        assert!(fresh.check_at(&session(now), now).is_ok());
+        // Another failing rule wins: signing in again would not help.
+        let owner_recently = Guard::role("owner").and(fresh.clone());
+        assert_eq!(
+            owner_recently.check_at(&stale, now).err(),
+            Some(Denied::Forbidden)
+        );
+        let either = Guard::any_of([Guard::role("owner"), fresh.clone()]);
+        assert_eq!(
+            either.check_at(&stale, now).err(),
+            Some(Denied::ReauthenticationRequired)
+        );
+        // Without a session it never passes.
+        assert!(!fresh.allows(&admin));
+        assert_eq!(Guard::role("admin").and(fresh).max_age(), Some(five));
     }
 
     #[tokio::test]

@@ -54,6 +54,12 @@ impl SsoLayer {
         &self.core.config
     }
 
+    /// The layer's WorkOS client (its key, timeouts and caps), for the app's own calls: the
+    /// Connections API, Admin Portal links.
+    pub fn workos(&self) -> &crate::client::WorkOsClient {
+        &self.core.client
+    }
+
     /// Mints a bearer token for a new session of `profile`, as a sign-in would (for a service
     /// account, say). `None` if the profile is too large.
     ///

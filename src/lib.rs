@@ -144,7 +144,7 @@ mod token;
 
 mod admission;
 mod authorization;
-mod client;
+pub mod client;
 mod config;
 mod core;
 #[cfg(feature = "axum")]
@@ -168,7 +168,10 @@ mod session;
 pub mod testkit;
 
 pub use authorization::{Claims, Decision, OAuthTokens, SignIn};
-pub use config::{AccessPolicy, ConfigError, IdpInitiatedLogin, SsoConfig, SsoConfigBuilder};
+pub use config::{
+    AccessPolicy, AuthorizationParams, ConfigError, IdpInitiatedLogin, Prompt, SsoConfig,
+    SsoConfigBuilder,
+};
 pub use guard::Guard;
 pub use layer::SsoLayer;
 pub use profile::{Profile, ProfileFields, Role};

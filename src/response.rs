@@ -197,6 +197,41 @@ pub(crate) fn forbidden(caller: Caller) -> Response<OwnBody> {
     response
 }
 
+/// The answer to an API or gRPC caller whose sign-in is older than a step-up guard allows:
+/// 401 with `reauthentication_required` and an RFC 9470 `WWW-Authenticate` challenge
+/// (`insufficient_user_authentication`, `max_age`), or gRPC UNAUTHENTICATED with the reason.
+pub(crate) fn reauthentication_required(caller: Caller, max_age: u64) -> Response<OwnBody> {
+    let mut response = match caller {
+        Caller::Grpc => grpc_status(
+            "16",
+            "reauthentication required: sign in again, then retry with the new session token",
+        ),
+        Caller::Api | Caller::Browser => {
+            let body = serde_json::json!({
+                "error": "reauthentication_required",
+                "message": "sign in again: this needs a more recent sign-in",
+                "max_age": max_age,
+            });
+            let mut response = Response::new(OwnBody::from(body.to_string()));
+            *response.status_mut() = StatusCode::UNAUTHORIZED;
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            let challenge = format!(
+                r#"Bearer realm="sso", error="insufficient_user_authentication", error_description="a more recent sign-in is required", max_age={max_age}"#
+            );
+            if let Ok(challenge) = HeaderValue::from_str(&challenge) {
+                headers.insert(header::WWW_AUTHENTICATE, challenge);
+            }
+            response
+        }
+    };
+    no_store(&mut response);
+    response
+}
+
 /// Why a request is unauthenticated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Reason {

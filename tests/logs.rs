@@ -1,6 +1,8 @@
 //! SECURITY.md C2, the tracing half: everything logged at TRACE level, by every target (the
-//! crate, reqwest, hyper, axum, the fake), during sign-ins, failed sign-ins, session use and
-//! logout, holds no API key, code, state, PKCE verifier, token or cookie value.
+//! crate, reqwest, hyper, axum, the fake), during sign-ins, failed sign-ins, session use,
+//! logout (local and at the IdP), Admin Portal links and the Connections API, holds no API
+//! key, code, state, PKCE verifier, token, logout token, portal link or cookie value; and the
+//! operator hints for WorkOS's errors are there.
 //!
 //! Its own test binary: it installs a process-wide subscriber (and the `log` bridge, which is
 //! how reqwest logs), which would capture other tests' output in the shared binary.
@@ -17,8 +19,9 @@ use reqwest::cookie::{CookieStore, Jar};
 use reqwest::{Client, Response, Url};
 use serde_json::json;
 use std::sync::Arc;
+use tower_workos_sso::client::{ListConnections, PortalIntent};
 use tower_workos_sso::store::MemoryStore;
-use tower_workos_sso::testkit::{Endpoint, Fault, MockWorkOs};
+use tower_workos_sso::testkit::{Endpoint, Fault, MockWorkOs, Seed, SeedConnection, SeedUser};
 use tower_workos_sso::{Profile, Selector, SsoConfig, SsoLayer};
 
 static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
@@ -55,7 +58,8 @@ impl Secrets {
         if let Some(location) = response.headers().get("location") {
             let location = response.url().join(location.to_str().unwrap()).unwrap();
             for (name, value) in location.query_pairs() {
-                if ["code", "state", "code_challenge"].contains(&&*name) {
+                // Codes and states; the IdP logout token; the Admin Portal link's secret.
+                if ["code", "state", "code_challenge", "token", "secret"].contains(&&*name) {
                     self.add(&name, &value);
                 }
             }
@@ -148,7 +152,7 @@ fn start_server() -> (String, Arc<MockWorkOs>, tokio::sync::oneshot::Sender<()>)
                 .build()
                 .unwrap();
             runtime.block_on(async move {
-                let workos = Arc::new(MockWorkOs::start().await.unwrap());
+                let workos = Arc::new(MockWorkOs::start_with(seed()).await.unwrap());
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 let base = format!("http://{}", listener.local_addr().unwrap());
                 let config = SsoConfig::builder()
@@ -160,11 +164,38 @@ fn start_server() -> (String, Arc<MockWorkOs>, tokio::sync::oneshot::Sender<()>)
                     .default_selector(Selector::organization("org_01ACME").unwrap())
                     .session_store(MemoryStore::new())
                     .workos_timeouts(Duration::from_millis(500), Duration::from_millis(500))
+                    .allowed_organizations(["org_01INITECH"])
+                    .idp_logout(true)
                     .build()
                     .unwrap();
+                let sso = SsoLayer::new(config);
+                let (for_portal, for_list) = (sso.workos().clone(), sso.workos().clone());
                 let app = Router::new()
                     .route("/", get(|p: Profile| async move { p.email.clone() }))
-                    .layer(SsoLayer::new(config));
+                    .route(
+                        "/admin/portal",
+                        get(move |p: Profile| async move {
+                            let org = p.organization_id.clone().unwrap_or_default();
+                            let link = for_portal
+                                .generate_portal_link(&org, PortalIntent::Sso, None)
+                                .await
+                                .unwrap();
+                            axum::response::Redirect::to(link.url())
+                        }),
+                    )
+                    .route(
+                        "/admin/connections",
+                        get(move || async move {
+                            let mut all = for_list.connections(ListConnections::new().limit(1));
+                            let mut count = 0;
+                            while let Some(connection) = all.next().await {
+                                connection.unwrap();
+                                count += 1;
+                            }
+                            count.to_string()
+                        }),
+                    )
+                    .layer(sso);
                 ready.send((base, workos.clone())).unwrap();
                 let serve = axum::serve(listener, app);
                 tokio::select! {
@@ -176,6 +207,27 @@ fn start_server() -> (String, Arc<MockWorkOs>, tokio::sync::oneshot::Sender<()>)
         .unwrap();
     let (base, workos) = started.recv().unwrap();
     (base, workos, stop)
+}
+
+/// The default seed and Initech on GenericOIDC, whose users IdP logout works for.
+fn seed() -> Seed {
+    let mut seed = Seed::default();
+    seed.connections.push(SeedConnection {
+        id: "conn_01INITECHOIDC".into(),
+        organization_id: Some("org_01INITECH".into()),
+        organization_name: Some("Initech".into()),
+        connection_type: "GenericOIDC".into(),
+        users: vec![SeedUser {
+            profile_id: "prof_01PETER".into(),
+            email: "peter@initech.test".into(),
+            first_name: None,
+            last_name: None,
+            idp_id: "oidc|peter".into(),
+            role: None,
+            groups: Vec::new(),
+        }],
+    });
+    seed
 }
 
 #[tokio::test]
@@ -230,7 +282,8 @@ async fn no_secret_code_state_verifier_token_or_cookie_appears_in_trace_logs() {
         .await
         .unwrap();
     secrets.record(&logout);
-    assert_eq!(logout.status(), 303);
+    // Okta SAML: WorkOS cannot end the IdP session, so the logout is local (and says so).
+    assert_eq!(logout.status(), 200);
     let revoked = Client::new()
         .get(url("/"))
         .bearer_auth(&token)
@@ -238,6 +291,53 @@ async fn no_secret_code_state_verifier_token_or_cookie_appears_in_trace_logs() {
         .await
         .unwrap();
     assert_eq!(revoked.status(), 401);
+
+    // IdP logout through WorkOS (its logout token), an Admin Portal link (its secret), and
+    // every page of the connections.
+    let peter = Browser::new();
+    let page = peter
+        .follow(
+            &url("/auth/login?organization=org_01INITECH&login_hint=peter%40initech.test"),
+            &mut secrets,
+        )
+        .await;
+    assert_eq!(page.text().await.unwrap(), "peter@initech.test");
+    let portal = peter.get(&url("/admin/portal")).await;
+    secrets.record(&portal);
+    assert_eq!(portal.status(), 303);
+    let listed = peter.get(&url("/admin/connections")).await;
+    assert_eq!(listed.text().await.unwrap(), "4");
+    let logout = peter
+        .client
+        .post(url("/auth/logout"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    secrets.record(&logout);
+    assert_eq!(logout.status(), 303);
+    let idp = logout.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(peter.follow(&idp, &mut secrets).await.status(), 200);
+    assert_eq!(workos.idp_logouts(), ["prof_01PETER"]);
+
+    // Credentials WorkOS refuses: the operator learns what to check.
+    workos.set_fault(
+        Endpoint::Token,
+        Some(Fault::Status {
+            status: 400,
+            headers: Vec::new(),
+            body: json!({"error": "invalid_client", "error_description": "Invalid client ID or secret."})
+                .to_string(),
+        }),
+    );
+    let refused = Browser::new()
+        .follow(
+            &url("/auth/login?login_hint=bob%40example.com"),
+            &mut secrets,
+        )
+        .await;
+    assert_eq!(refused.status(), 502);
+    workos.set_fault(Endpoint::Token, None);
 
     // A sign-in whose token response carries an access token.
     workos.set_fault(
@@ -302,13 +402,23 @@ async fn no_secret_code_state_verifier_token_or_cookie_appears_in_trace_logs() {
         .await;
     assert_eq!(error.status(), 403);
     secrets.add("error description", "DESCRIPTION-LOGS-MARKER");
+    let no_connection = Browser::new()
+        .get(&url("/auth/callback?error=organization_invalid"))
+        .await;
+    assert_eq!(no_connection.status(), 400);
     stop.send(()).unwrap();
 
     let logs = String::from_utf8(LOGS.lock().unwrap().clone()).unwrap();
     // The capture works and reaches every layer: the crate, its HTTP client, the fake.
     for expected in [
         "signed in through WorkOS",
-        "WorkOS code exchange failed",
+        "WorkOS call failed",
+        r#"operation="code exchange""#,
+        // The operator hints (SECURITY.md C4).
+        "sk_test_ keys belong to staging",
+        "older than 10 minutes",
+        "its domain is verified",
+        r#"operation="logout authorize""#,
         "session token refused",
         "callback without a login flow",
         "MockWorkOs request",
@@ -317,6 +427,12 @@ async fn no_secret_code_state_verifier_token_or_cookie_appears_in_trace_logs() {
         assert!(
             logs.contains(expected),
             "no {expected:?} in the logs:\n{logs}"
+        );
+    }
+    for what in ["token", "secret"] {
+        assert!(
+            secrets.0.iter().any(|(name, _)| name == what),
+            "no IdP logout {what} collected"
         );
     }
     assert!(

@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use super::params::LoginParamsConfig;
 use super::sign_in::SignInSettings;
 use super::url::{is_local_path, is_path_text, is_token_text, parse_url};
 use super::{AccessPolicy, ConfigError, DEFAULT_API_BASE_URL, IdpInitiatedLogin, SsoConfig};
@@ -43,6 +44,9 @@ pub struct SsoConfigBuilder {
     pub(super) default_return_to: String,
     pub(super) after_logout: String,
     pub(super) provider_scopes: Vec<String>,
+    /// `authorization_params` and `authorization_params_for` (`params.rs`).
+    pub(super) login_params: LoginParamsConfig,
+    pub(super) idp_logout: bool,
     pub(super) session_store: Option<Arc<dyn SessionStore>>,
     pub(super) session_cache_capacity: usize,
     pub(super) clock: Clock,
@@ -71,11 +75,13 @@ impl Default for SsoConfigBuilder {
             login_timeout: Duration::from_secs(10 * 60),
             max_concurrent_logins: 4,
             max_concurrent_exchanges: 32,
-            workos_timeouts: (Duration::from_secs(5), Duration::from_secs(15)),
+            workos_timeouts: DEFAULT_WORKOS_TIMEOUTS,
             idp_initiated_login: IdpInitiatedLogin::Reject,
             default_return_to: "/".to_owned(),
             after_logout: "/".to_owned(),
             provider_scopes: Vec::new(),
+            login_params: LoginParamsConfig::default(),
+            idp_logout: false,
             session_store: None,
             session_cache_capacity: 4096,
             clock: Arc::new(SystemTime::now),
@@ -402,6 +408,7 @@ impl SsoConfigBuilder {
         }
 
         let (allowed, authorizer) = self.sign_in.build()?;
+        let login_params = self.login_params.build(self.provider_scopes)?;
 
         Ok(SsoConfig {
             api_key,
@@ -431,13 +438,23 @@ impl SsoConfigBuilder {
             idp_initiated_login: self.idp_initiated_login,
             default_return_to: self.default_return_to,
             after_logout: self.after_logout,
-            provider_scopes: self.provider_scopes,
+            login_params,
+            idp_logout: self.idp_logout,
             session_store: self.session_store,
             session_cache_capacity: self.session_cache_capacity,
             clock: self.clock,
             http,
         })
     }
+}
+
+/// The default timeouts for calls to WorkOS: to connect, and for the whole request.
+const DEFAULT_WORKOS_TIMEOUTS: (Duration, Duration) =
+    (Duration::from_secs(5), Duration::from_secs(15));
+
+/// The HTTP client of [`http_client`] with the default timeouts.
+pub(crate) fn default_http_client() -> Result<reqwest::Client, ConfigError> {
+    http_client(DEFAULT_WORKOS_TIMEOUTS)
 }
 
 /// The one HTTP client every call to WorkOS shares: timeouts, no redirects followed.

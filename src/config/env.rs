@@ -20,6 +20,7 @@ impl SsoConfig {
     /// | `SSO_ALLOWED_ORGANIZATIONS` | `allowed_organizations` | optional, comma-separated `org_...` ids; `*` admits any organization (`allow_any_organization`) |
     /// | `SSO_ALLOWED_CONNECTIONS` | `allowed_connections` | optional, comma-separated `conn_...` ids |
     /// | `SSO_ALLOWED_PROVIDERS` | `allowed_providers` | optional, comma-separated names (`GoogleOAuth,MicrosoftOAuth`) |
+    /// | `SSO_IDP_LOGOUT` | `idp_logout` | optional, `true` or `false` (default) |
     pub fn from_env() -> Result<SsoConfig, ConfigError> {
         Self::builder_from_env()?.build()
     }
@@ -59,7 +60,21 @@ impl SsoConfig {
         if let Some(names) = var("allowed_providers", "SSO_ALLOWED_PROVIDERS")? {
             builder = builder.allowed_providers(list(&names));
         }
+        if let Some(flag) = var("idp_logout", "SSO_IDP_LOGOUT")? {
+            builder = builder.idp_logout(flag_value(&flag).ok_or_else(|| {
+                ConfigError::new("idp_logout", "must be true or false").read_from("SSO_IDP_LOGOUT")
+            })?);
+        }
         Ok(builder)
+    }
+}
+
+/// `true`/`false` (also `1`/`0`, `yes`/`no`, in any case).
+fn flag_value(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Some(true),
+        "false" | "0" | "no" => Some(false),
+        _ => None,
     }
 }
 
@@ -110,4 +125,17 @@ fn default_selector() -> Result<Option<Selector>, ConfigError> {
         chosen = Some((name, selector));
     }
     Ok(chosen.map(|(_, selector)| selector))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::flag_value;
+
+    #[test]
+    fn sso_idp_logout_takes_true_or_false() {
+        assert_eq!(flag_value("true"), Some(true));
+        assert_eq!(flag_value("TRUE"), Some(true));
+        assert_eq!(flag_value("0"), Some(false));
+        assert_eq!(flag_value("maybe"), None);
+    }
 }

@@ -7,6 +7,7 @@
 mod builder;
 mod env;
 mod error;
+mod params;
 mod sign_in;
 pub(crate) mod url;
 
@@ -15,7 +16,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use builder::SsoConfigBuilder;
+pub(crate) use builder::default_http_client;
 pub use error::ConfigError;
+pub(crate) use params::LoginParamsConfig;
+pub use params::{AuthorizationParams, Prompt};
 pub(crate) use sign_in::Allowed;
 
 use crate::authorization::Authorizer;
@@ -89,7 +93,10 @@ pub struct SsoConfig {
     pub(crate) idp_initiated_login: IdpInitiatedLogin,
     pub(crate) default_return_to: String,
     pub(crate) after_logout: String,
-    pub(crate) provider_scopes: Vec<String>,
+    /// `provider_scopes`, `provider_query_params`, `nonce`, `prompt`: defaults and per selector.
+    pub(crate) login_params: LoginParamsConfig,
+    /// Logout also ends the IdP session through WorkOS.
+    pub(crate) idp_logout: bool,
     pub(crate) session_store: Option<Arc<dyn SessionStore>>,
     pub(crate) session_cache_capacity: usize,
     pub(crate) clock: Clock,
@@ -116,6 +123,8 @@ impl fmt::Debug for SsoConfig {
             .field("idle_timeout", &self.idle_timeout)
             .field("absolute_lifetime", &self.absolute_lifetime)
             .field("idp_initiated_login", &self.idp_initiated_login)
+            .field("login_params", &self.login_params)
+            .field("idp_logout", &self.idp_logout)
             .field("session_store", &self.session_store.is_some())
             .finish_non_exhaustive()
     }
@@ -186,6 +195,11 @@ impl SsoConfig {
     /// How long a session lives at most after sign-in.
     pub fn absolute_lifetime(&self) -> Duration {
         self.absolute_lifetime
+    }
+
+    /// Whether logout also ends the session at the identity provider.
+    pub fn idp_logout(&self) -> bool {
+        self.idp_logout
     }
 }
 

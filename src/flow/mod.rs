@@ -4,6 +4,7 @@
 //! several tabs can log in at once and the callback finds its flow without a server-side store.
 //! The cookies a browser holds are capped in number and bytes.
 
+mod authorize;
 mod return_to;
 
 use std::time::Duration;
@@ -13,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) use return_to::safe_return_to;
 
-use crate::config::SsoConfig;
+use crate::config::{Prompt, SsoConfig};
 use crate::cookie;
 use crate::crypto;
 use crate::response::{self, OwnBody};
@@ -31,6 +32,9 @@ pub(crate) struct LoginParams {
     /// Another site started this login and nobody confirmed it here: its callback may not
     /// replace a live session of another user.
     pub(crate) cross_site: bool,
+    /// Set by the crate's own routes (the step-up guard), never by the query: wins over the
+    /// configured prompt.
+    pub(crate) prompt: Option<Prompt>,
 }
 
 /// The claims of a flow cookie's token. The wire names are short: the cookie travels on every
@@ -190,30 +194,10 @@ impl Flows {
         };
         let token = self.ring.sign(&claims);
 
-        let base = format!("{}/sso/authorize?", config.api_base_url);
-        let query_starts = base.len();
-        let mut url = form_urlencoded::Serializer::for_suffix(base, query_starts);
-        url.append_pair("client_id", &config.client_id)
-            .append_pair("redirect_uri", &config.redirect_uri)
-            .append_pair("response_type", "code")
-            .append_pair("state", &state)
-            .append_pair(
-                "code_challenge",
-                &crypto::sha256_b64(verifier.expose().as_bytes()),
-            )
-            .append_pair("code_challenge_method", "S256")
-            .append_pair(param, value);
-        if let Some(hint) = &login.login_hint {
-            url.append_pair("login_hint", hint);
-        }
-        if let Some(hint) = &login.domain_hint {
-            url.append_pair("domain_hint", hint);
-        }
-        if !config.provider_scopes.is_empty() {
-            url.append_pair("provider_scopes", &config.provider_scopes.join(","));
-        }
+        let challenge = crypto::sha256_b64(verifier.expose().as_bytes());
+        let location = authorize::url(config, login, selector, &state, &challenge);
 
-        let mut response = response::redirect(StatusCode::FOUND, &url.finish());
+        let mut response = response::redirect(StatusCode::FOUND, &location);
         let name = self.cookie_for(&state);
         let cookies = response.headers_mut();
         for stale in self.overflow(headers, now, name.len() + 1 + token.expose().len()) {
@@ -321,6 +305,7 @@ mod tests {
             domain_hint: Some("b.test".into()),
             return_to: Some("/x".into()),
             cross_site: false,
+            prompt: None,
         };
         let response = flows.start(
             &config,

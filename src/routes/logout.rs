@@ -1,12 +1,13 @@
 //! `POST /auth/logout`: same-origin only, clears the session cookie and revokes the session in
-//! the layer's store, so every copy of its tokens is refused until the session's absolute end.
+//! the layer's store, so every copy of its tokens is refused until the session's absolute end;
+//! then, with `idp_logout`, ends the session at the identity provider too (`idp_logout.rs`).
 
 use std::sync::Arc;
 
 use http::{HeaderMap, Method, Request, Response, StatusCode, header};
 
-use super::Answer;
 use super::origin::same_origin;
+use super::{Answer, idp_logout};
 use crate::core::Core;
 use crate::response::{self, OwnBody};
 use crate::session::{Presented, SessionClaims, SessionSource};
@@ -43,7 +44,11 @@ pub(crate) fn logout<B>(core: &Arc<Core>, request: &Request<B>) -> Answer {
         .is_some_and(|accept| accept.contains("text/html"));
     let core = core.clone();
     Answer::later(async move {
+        // The app's session ends first: only then is the identity provider asked.
         match core.revocations.revoke_session_of(&verified.claims).await {
+            Ok(()) if core.config.idp_logout => {
+                idp_logout::end_at_idp(&core, &verified.claims.sub, wants_page).await
+            }
             Ok(()) => response,
             Err(error) => {
                 tracing::error!(%error, "could not revoke the session at logout");

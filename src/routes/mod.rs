@@ -2,9 +2,11 @@
 
 pub(crate) mod callback;
 mod confirm;
+mod idp_logout;
 pub(crate) mod login;
 pub(crate) mod logout;
 mod origin;
+pub(crate) mod step_up;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -1,8 +1,11 @@
 //! An in-process fake of the WorkOS SSO API, for tests and the examples.
 //!
 //! [`MockWorkOs`] is a real HTTP server on `127.0.0.1` that speaks the parts of the WorkOS API this
-//! crate uses: `GET /sso/authorize` (with a clickable test sign-in page), `POST /sso/token` and
-//! `GET /sso/profile`. It knows a few seeded organizations, connections and users ([`Seed`]),
+//! crate uses: `GET /sso/authorize` (with a clickable test sign-in page), `POST /sso/token`,
+//! `GET /sso/profile`, IdP logout (`POST /sso/logout/authorize`, `GET /sso/logout`, for
+//! `GenericOIDC` connections as WorkOS), the Connections API (`GET /connections` with filters
+//! and cursor pages, `GET`/`DELETE /connections/{id}`) and `POST /portal/generate_link`; all
+//! but the Logout Redirect want `Authorization: Bearer <API key>`. It knows a few seeded organizations, connections and users ([`Seed`]),
 //! checks client credentials, single-use codes, code lifetimes and PKCE as WorkOS does, and can be
 //! told to misbehave per endpoint ([`Fault`]) to test error handling.
 //!
@@ -39,8 +42,12 @@
 //! # }
 //! ```
 
+mod api;
+mod connections;
 mod dev;
+mod logout;
 mod page;
+mod portal;
 mod routes;
 mod seed;
 mod state;
@@ -142,6 +149,17 @@ impl MockWorkOs {
             .issue_code(user, code_challenge.map(str::to_owned))
     }
 
+    /// The profile ids whose IdP session ended through the Logout Redirect, oldest first.
+    pub fn idp_logouts(&self) -> Vec<String> {
+        state::lock(&self.shared.api.logged_out).clone()
+    }
+
+    /// Where the Logout Redirect sends the browser once the IdP session ended (the "Logout
+    /// redirect" of the WorkOS dashboard). Default: none, a small page says it is done.
+    pub fn set_logout_redirect(&self, url: Option<&str>) {
+        *state::lock(&self.shared.api.logout_redirect) = url.map(str::to_owned);
+    }
+
     /// Makes issued codes expire after this long (default 10 minutes, as WorkOS).
     ///
     /// The lifetime is checked when a code is exchanged, so it also applies to codes already
@@ -177,6 +195,14 @@ pub enum Endpoint {
     Token,
     /// `GET /sso/profile`.
     Profile,
+    /// `POST /sso/logout/authorize`.
+    LogoutAuthorize,
+    /// `GET /sso/logout`, the Logout Redirect.
+    Logout,
+    /// `GET /connections`, `GET` and `DELETE /connections/{id}`.
+    Connections,
+    /// `POST /portal/generate_link`.
+    Portal,
 }
 
 /// A way for an endpoint to misbehave, set with [`MockWorkOs::set_fault`].

@@ -1,4 +1,5 @@
-//! The fake's HTTP endpoints: routing, faults, and the authorize, token and profile handlers.
+//! The fake's HTTP endpoints: routing, faults, and the authorize, token and profile handlers
+//! (the API-key endpoints are in `api.rs`).
 
 use std::collections::HashMap;
 
@@ -17,7 +18,7 @@ use super::seed::{Seed, UserRef};
 use super::state::{ACCESS_TOKEN_LIFETIME, Authorization, Pending, Shared};
 use super::{Endpoint, Fault, page};
 
-type Reply = Response<Full<Bytes>>;
+pub(super) type Reply = Response<Full<Bytes>>;
 
 /// The largest token request body the fake reads.
 const MAX_BODY: usize = 64 * 1024;
@@ -58,7 +59,7 @@ pub(super) async fn handle(shared: &Shared, request: Request<Incoming>) -> Reply
     // Method and path only: queries carry codes and states.
     tracing::debug!(method = %request.method(), path = request.uri().path(), "MockWorkOs request");
     let Some(route) = Route::of(request.method(), request.uri().path()) else {
-        return json_reply(StatusCode::NOT_FOUND, &json!({ "message": "Not Found" }));
+        return super::api::handle(shared, request).await;
     };
     shared.count_request(route.endpoint());
     let mut profile_override = None;
@@ -84,10 +85,10 @@ pub(super) async fn handle(shared: &Shared, request: Request<Incoming>) -> Reply
 }
 
 /// Query parameters; the first occurrence of a name wins.
-struct Params(HashMap<String, String>);
+pub(super) struct Params(HashMap<String, String>);
 
 impl Params {
-    fn parse(uri: &Uri) -> Params {
+    pub(super) fn parse(uri: &Uri) -> Params {
         let mut params = HashMap::new();
         let query = uri.query().unwrap_or_default();
         for (name, value) in form_urlencoded::parse(query.as_bytes()) {
@@ -98,7 +99,7 @@ impl Params {
         Params(params)
     }
 
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(super) fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }
 }
@@ -366,7 +367,7 @@ async fn token(shared: &Shared, request: Request<Incoming>, profile: Option<Valu
 }
 
 /// The body, at most [`MAX_BODY`] bytes, or the status and description to refuse it with.
-async fn read_body(body: Incoming) -> Result<Bytes, (StatusCode, &'static str)> {
+pub(super) async fn read_body(body: Incoming) -> Result<Bytes, (StatusCode, &'static str)> {
     match Limited::new(body, MAX_BODY).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => Err((
@@ -479,7 +480,11 @@ fn profile(shared: &Shared, headers: &HeaderMap) -> Reply {
 
 // ---- Replies ------------------------------------------------------------------------------------
 
-fn reply(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Reply {
+pub(super) fn reply(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Reply {
     let mut reply = Response::new(Full::new(body.into()));
     *reply.status_mut() = status;
     let headers = reply.headers_mut();
@@ -488,18 +493,18 @@ fn reply(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>)
     reply
 }
 
-fn json_reply(status: StatusCode, body: &Value) -> Reply {
+pub(super) fn json_reply(status: StatusCode, body: &Value) -> Reply {
     reply(status, "application/json", body.to_string())
 }
 
-fn oauth_error(status: StatusCode, error: &str, description: &str) -> Reply {
+pub(super) fn oauth_error(status: StatusCode, error: &str, description: &str) -> Reply {
     json_reply(
         status,
         &json!({ "error": error, "error_description": description }),
     )
 }
 
-fn html_reply(status: StatusCode, html: String) -> Reply {
+pub(super) fn html_reply(status: StatusCode, html: String) -> Reply {
     let mut reply = reply(status, "text/html; charset=utf-8", html);
     let headers = reply.headers_mut();
     headers.insert(
@@ -519,7 +524,7 @@ fn error_page(title: &str, message: &str) -> Reply {
     html_reply(StatusCode::BAD_REQUEST, page::error(title, message))
 }
 
-fn internal_error() -> Reply {
+pub(super) fn internal_error() -> Reply {
     oauth_error(
         StatusCode::INTERNAL_SERVER_ERROR,
         "server_error",
@@ -529,7 +534,7 @@ fn internal_error() -> Reply {
 
 /// The answer of a [`Fault::Status`]: invalid or informational (1xx) statuses become 500, invalid
 /// headers are skipped.
-fn fault_reply(status: u16, headers: &[(String, String)], body: String) -> Reply {
+pub(super) fn fault_reply(status: u16, headers: &[(String, String)], body: String) -> Reply {
     let status = StatusCode::from_u16(status)
         .ok()
         .filter(|status| !status.is_informational())

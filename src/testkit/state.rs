@@ -28,7 +28,9 @@ pub(super) const ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(600);
 pub(super) struct Shared {
     pub(super) seed: Seed,
     faults: Mutex<HashMap<Endpoint, Fault>>,
-    requests: [AtomicUsize; 3],
+    requests: [AtomicUsize; 7],
+    /// What the API-key endpoints remember (`api.rs`).
+    pub(super) api: super::api::ApiState,
     store: Mutex<Store>,
     rng: SystemRandom,
 }
@@ -39,6 +41,7 @@ impl Shared {
             seed,
             faults: Mutex::default(),
             requests: Default::default(),
+            api: super::api::ApiState::default(),
             store: Mutex::new(Store::default()),
             rng: SystemRandom::new(),
         }
@@ -103,12 +106,16 @@ fn index(endpoint: Endpoint) -> usize {
         Endpoint::Authorize => 0,
         Endpoint::Token => 1,
         Endpoint::Profile => 2,
+        Endpoint::LogoutAuthorize => 3,
+        Endpoint::Logout => 4,
+        Endpoint::Connections => 5,
+        Endpoint::Portal => 6,
     }
 }
 
 /// Locks a mutex, ignoring poisoning: the data stays consistent because no code panics while
 /// holding a lock, and a test tool must keep answering.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 

@@ -5,10 +5,13 @@
 //!   many logins at once.
 //! - `frameworks`: the layer on other servers: Tonic gRPC (and gRPC-web), plain Hyper.
 //! - `security`: the properties of SECURITY.md, a file per topic, each test named after its row.
+//! - `sso_api`: IdP logout, the Connections API, Admin Portal links, step-up re-authentication,
+//!   authorization parameters.
 //! - `support`: the test app and browser (`harness`), the attacker's tools (`forge`), and what a
 //!   refused callback looks like (`callback`).
 
 mod flows;
 mod frameworks;
 mod security;
+mod sso_api;
 mod support;

@@ -13,6 +13,7 @@ use crate::response::{self, Action, OwnBody};
 pub(super) fn idp_error(core: &Core, error: &str, flow: Option<&FlowClaims>) -> Response<OwnBody> {
     tracing::info!(
         error = error_code_for_log(error),
+        hint = crate::client::idp_error_hint(error).unwrap_or("-"),
         "identity provider returned an error"
     );
     let (status, message) = match error {
@@ -52,11 +53,11 @@ pub(super) fn exchange_failed(
     error: &WorkOsError,
     flow: &FlowClaims,
 ) -> Response<OwnBody> {
-    tracing::warn!(?error, "WorkOS code exchange failed");
+    crate::client::log_failure("code exchange", error);
     let retry = retry_link(core, Some(flow));
     let (status, message) = match error {
         WorkOsError::InvalidGrant => return expired(core, Some(flow)),
-        WorkOsError::Rejected { .. } => (
+        WorkOsError::Rejected { .. } | WorkOsError::NotFound | WorkOsError::InvalidInput(_) => (
             StatusCode::BAD_GATEWAY,
             "The sign-in service refused this application's credentials.",
         ),
@@ -73,7 +74,9 @@ pub(super) fn exchange_failed(
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             return response;
         }
-        WorkOsError::ServerError { .. } | WorkOsError::BadResponse(_) => (
+        WorkOsError::ServerError { .. }
+        | WorkOsError::BadResponse(_)
+        | WorkOsError::TooManyPages => (
             StatusCode::BAD_GATEWAY,
             "The sign-in service had a problem. Please try again.",
         ),

@@ -1,0 +1,75 @@
+//! Step-up re-authentication: a signed-in browser whose sign-in is older than a guard allows is
+//! sent straight back through WorkOS with `prompt=login` (the IdP asks for credentials again),
+//! for the session's own organization (or connection, or provider), and returns to the same
+//! page. The fresh sign-in gets a new `authenticated_at`, so the guard then lets it through.
+//! API and gRPC callers get a 401 (gRPC 16) saying why.
+
+use std::time::Duration;
+
+use http::{Request, Response};
+
+use super::login::not_admitted;
+use super::origin;
+use crate::config::Prompt;
+use crate::core::Core;
+use crate::flow::LoginParams;
+use crate::profile::Profile;
+use crate::response::{self, Caller, OwnBody};
+use crate::selector::Selector;
+
+/// The answer to a signed-in caller whose sign-in is older than `max_age`.
+pub(crate) fn reauthenticate<B>(
+    core: &Core,
+    request: &Request<B>,
+    max_age: Duration,
+) -> Response<OwnBody> {
+    let headers = request.headers();
+    let caller = Caller::of(request.method(), headers);
+    if caller != Caller::Browser {
+        return response::reauthentication_required(caller, max_age.as_secs());
+    }
+    let Some(profile) = request.extensions().get::<Profile>() else {
+        return response::reauthentication_required(Caller::Api, max_age.as_secs());
+    };
+    let candidates = own_selectors(profile);
+    let Some(selector) = candidates.iter().find(|s| core.admission.admits(s)) else {
+        // The session's own organization is no longer admitted: no flow, a 403 page.
+        return match candidates.first() {
+            Some(selector) => not_admitted(selector),
+            None => response::forbidden(caller),
+        };
+    };
+    let here = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
+    let params = LoginParams {
+        return_to: Some(here.to_owned()),
+        prompt: Some(Prompt::Login),
+        // The same user, pre-filled at the IdP (checked as a login's own hint would be).
+        login_hint: Some(profile.email.clone())
+            .filter(|email| email.len() <= 320 && !email.chars().any(char::is_control)),
+        // As any login another site starts: its callback may not replace another user's session.
+        cross_site: origin::is_cross_site(&core.config.origin, headers),
+        ..LoginParams::default()
+    };
+    tracing::debug!(
+        max_age = max_age.as_secs(),
+        "step-up: sign-in too old, re-authenticating"
+    );
+    core.flows
+        .start(&core.config, &params, selector, headers, core.now())
+}
+
+/// Where the session's user signed in, most specific last: their organization, their
+/// connection, their OAuth provider. The first the app admits is used.
+fn own_selectors(profile: &Profile) -> Vec<Selector> {
+    let mut selectors = Vec::new();
+    if let Some(org) = profile.organization_id.as_deref() {
+        selectors.extend(Selector::organization(org).ok());
+    }
+    if !profile.connection_id.is_empty() {
+        selectors.extend(Selector::connection(profile.connection_id.as_str()).ok());
+    }
+    if !profile.connection_type.is_empty() {
+        selectors.extend(Selector::provider(profile.connection_type.as_str()).ok());
+    }
+    selectors
+}

@@ -1,0 +1,81 @@
+//! U4: the authorization parameters a login sends come from the configuration (and the crate's
+//! own step-up), never from the login's query string; the authorize URL is well formed.
+
+use std::collections::HashMap;
+
+use reqwest::StatusCode;
+use tower_workos_sso::testkit::MockWorkOs;
+use tower_workos_sso::{AuthorizationParams, Prompt, Selector};
+
+use crate::support::harness::{self, Browser, location};
+
+fn query_pairs(url: &str) -> (String, Vec<(String, String)>) {
+    let (_, query) = url.split_once('?').unwrap();
+    let pairs = form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    (query.to_owned(), pairs)
+}
+
+#[tokio::test]
+async fn u4_authorization_params_come_from_configuration_never_from_the_login_query() {
+    let workos = MockWorkOs::start().await.unwrap();
+    let app = harness::start_with(workos, |b| {
+        b.default_selector(Selector::organization("org_01ACME").unwrap())
+            .allowed_providers(["GoogleOAuth"])
+            .authorization_params(
+                AuthorizationParams::new()
+                    .provider_scopes(["openid", "email"])
+                    .provider_query_param("hd", "example.com")
+                    .nonce(),
+            )
+            .authorization_params_for(
+                Selector::provider("GoogleOAuth").unwrap(),
+                AuthorizationParams::new()
+                    .provider_query_param("access_type", "offline")
+                    .prompt(Prompt::Login),
+            )
+    })
+    .await;
+    let hostile = "login_hint=alice%40example.com&prompt=none&nonce=attacker-nonce\
+        &provider_scopes=https%3A%2F%2Fmail.google.com%2F\
+        &provider_query_params%5Bhd%5D=evil.test&provider_query_params[x]=1\
+        &redirect_uri=https%3A%2F%2Fevil.test%2Fcb&client_id=client_evil&response_type=token";
+    let browser = Browser::new();
+    let start = browser
+        .get(&app.url(&format!("/auth/login?{hostile}")))
+        .await;
+    assert_eq!(start.status(), StatusCode::FOUND);
+    let (raw, pairs) = query_pairs(&location(&start));
+    assert!(raw.starts_with("client_id="), "no empty first pair: {raw}");
+    let once: HashMap<&str, Vec<&str>> = pairs.iter().fold(HashMap::new(), |mut map, (k, v)| {
+        map.entry(k.as_str()).or_default().push(v.as_str());
+        map
+    });
+    assert!(once.values().all(|values| values.len() == 1), "{pairs:?}");
+    assert_eq!(once["client_id"], [app.workos.client_id()]);
+    assert_eq!(once["redirect_uri"], [app.url("/auth/callback")]);
+    assert_eq!(once["response_type"], ["code"]);
+    assert_eq!(once["provider_scopes"], ["openid,email"]);
+    assert_eq!(once["provider_query_params[hd]"], ["example.com"]);
+    assert!(!once.contains_key("provider_query_params[x]"));
+    assert!(!once.contains_key("prompt"));
+    assert_ne!(once["nonce"], ["attacker-nonce"]);
+    assert_eq!(once["nonce"][0].len(), 43);
+
+    // The provider's own parameters replace the defaults for its logins.
+    let google = browser
+        .get(&app.url("/auth/login?provider=GoogleOAuth&prompt=consent"))
+        .await;
+    let (_, pairs) = query_pairs(&location(&google));
+    let google: HashMap<_, _> = pairs.into_iter().collect();
+    assert_eq!(google["provider_query_params[access_type]"], "offline");
+    assert_eq!(google["prompt"], "login");
+    assert!(!google.contains_key("provider_scopes") && !google.contains_key("nonce"));
+
+    // The fake (like WorkOS) takes the parameters and the sign-in completes.
+    let (_, page) = browser
+        .sign_in(&app, "login_hint=alice%40example.com")
+        .await;
+    assert_eq!(page.text().await.unwrap(), "home of alice@example.com");
+}
