@@ -134,11 +134,14 @@
 pub mod body;
 mod cookie;
 mod crypto;
+pub mod domains;
+pub mod pages;
 mod profile;
 mod response;
 mod secret;
 mod selector;
 pub mod store;
+pub mod tenant;
 mod time;
 mod token;
 
@@ -147,9 +150,12 @@ mod authorization;
 mod client;
 mod config;
 mod core;
+mod directory;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod extract;
+#[cfg(feature = "axum")]
+mod extract_tenant;
 mod flow;
 pub mod future;
 #[cfg(fuzzing)]
@@ -176,6 +182,7 @@ pub use secret::{OAuthAccessToken, OAuthRefreshToken, Token};
 pub use selector::{InvalidSelector, Selector};
 pub use service::SsoService;
 pub use session::{Session, SessionSource};
+pub use tenant::{Tenant, TenantResolver};
 
 #[cfg(test)]
 mod layering;

@@ -101,6 +101,11 @@ impl<S> SsoService<S> {
                     Reason::Invalid
                 })
         });
+        // Tenants (src/tenant.rs): nothing runs, nothing allocates, without a resolver.
+        let verified = match &core.tenants {
+            Some(tenants) => tenants.scope(&mut request, verified, |v| &v.claims.profile),
+            None => verified,
+        };
 
         // Identity only ever comes from a session verified here, never from what came before.
         let extensions = request.extensions_mut();

@@ -7,7 +7,9 @@ use std::time::{Duration, SystemTime};
 
 use super::sign_in::SignInSettings;
 use super::url::{is_local_path, is_path_text, is_token_text, parse_url};
-use super::{AccessPolicy, ConfigError, DEFAULT_API_BASE_URL, IdpInitiatedLogin, SsoConfig};
+use super::{
+    AccessPolicy, ConfigError, DEFAULT_API_BASE_URL, IdpInitiatedLogin, SsoConfig, Tenancy,
+};
 use crate::secret::{ApiKey, SessionSecret};
 use crate::selector::Selector;
 use crate::store::SessionStore;
@@ -45,6 +47,8 @@ pub struct SsoConfigBuilder {
     pub(super) provider_scopes: Vec<String>,
     pub(super) session_store: Option<Arc<dyn SessionStore>>,
     pub(super) clock: Clock,
+    /// Tenants, domain routing, landings and pages (`tenancy.rs`).
+    pub(super) tenancy: Tenancy,
 }
 
 impl Default for SsoConfigBuilder {
@@ -77,6 +81,7 @@ impl Default for SsoConfigBuilder {
             provider_scopes: Vec::new(),
             session_store: None,
             clock: Arc::new(SystemTime::now),
+            tenancy: Tenancy::default(),
         }
     }
 }
@@ -137,7 +142,8 @@ impl SsoConfigBuilder {
         self
     }
 
-    /// Where the SSO routes live: `{base}/login`, `{base}/callback`, `{base}/logout`. Default `/auth`.
+    /// Where the SSO routes live: `{base}/login`, `{base}/callback`, `{base}/logout`,
+    /// `{base}/session`. Default `/auth`.
     pub fn base_path(mut self, path: impl Into<String>) -> Self {
         self.base_path = path.into();
         self
@@ -390,6 +396,7 @@ impl SsoConfigBuilder {
         }
 
         let (allowed, authorizer) = self.sign_in.build()?;
+        self.tenancy.check()?;
 
         Ok(SsoConfig {
             api_key,
@@ -405,6 +412,7 @@ impl SsoConfigBuilder {
             authorizer,
             login_path: format!("{base_path}/login"),
             logout_path: format!("{base_path}/logout"),
+            session_path: format!("{base_path}/session"),
             callback_path,
             access_policy: self.access_policy,
             public_paths: self.public_paths,
@@ -423,6 +431,7 @@ impl SsoConfigBuilder {
             session_store: self.session_store,
             clock: self.clock,
             http,
+            tenancy: self.tenancy,
         })
     }
 }

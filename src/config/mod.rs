@@ -8,6 +8,7 @@ mod builder;
 mod env;
 mod error;
 mod sign_in;
+mod tenancy;
 pub(crate) mod url;
 
 use std::fmt;
@@ -17,6 +18,7 @@ use std::time::Duration;
 pub use builder::SsoConfigBuilder;
 pub use error::ConfigError;
 pub(crate) use sign_in::Allowed;
+pub(crate) use tenancy::{DomainCache, DomainRouting, Tenancy};
 
 use crate::authorization::Authorizer;
 use crate::secret::{ApiKey, SessionSecret};
@@ -49,6 +51,10 @@ pub enum IdpInitiatedLogin {
     /// Discard the code and start a fresh SP-initiated login with the default selector, which
     /// is transparent to a user already signed in at the IdP.
     RestartWithDefaultSelector,
+    /// Discard the code and start a fresh SP-initiated login for the tenant the callback
+    /// request resolves to ([`tenant_resolver`](crate::SsoConfigBuilder::tenant_resolver), by
+    /// host or header); refused as by `Reject` when it resolves to none.
+    RestartWithTenant,
 }
 
 /// The validated configuration of [`SsoLayer`](crate::SsoLayer).
@@ -75,6 +81,7 @@ pub struct SsoConfig {
     pub(crate) login_path: String,
     pub(crate) callback_path: String,
     pub(crate) logout_path: String,
+    pub(crate) session_path: String,
     pub(crate) access_policy: AccessPolicy,
     pub(crate) public_paths: Vec<String>,
     pub(crate) idle_timeout: Duration,
@@ -94,6 +101,8 @@ pub struct SsoConfig {
     pub(crate) clock: Clock,
     /// The one HTTP client all calls to WorkOS share (built from `workos_timeouts`).
     pub(crate) http: reqwest::Client,
+    /// Tenants, domain routing, landings and the app's pages.
+    pub(crate) tenancy: Tenancy,
 }
 
 impl fmt::Debug for SsoConfig {
@@ -116,6 +125,7 @@ impl fmt::Debug for SsoConfig {
             .field("absolute_lifetime", &self.absolute_lifetime)
             .field("idp_initiated_login", &self.idp_initiated_login)
             .field("session_store", &self.session_store.is_some())
+            .field("tenant_resolver", &self.tenancy.resolver.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -165,6 +175,11 @@ impl SsoConfig {
     /// The logout route, `{base_path}/logout`.
     pub fn logout_path(&self) -> &str {
         &self.logout_path
+    }
+
+    /// The session route, `{base_path}/session`: who is signed in, as JSON.
+    pub fn session_path(&self) -> &str {
+        &self.session_path
     }
 
     /// Who must be signed in.

@@ -1,8 +1,9 @@
 //! An in-process fake of the WorkOS SSO API, for tests and the examples.
 //!
 //! [`MockWorkOs`] is a real HTTP server on `127.0.0.1` that speaks the parts of the WorkOS API this
-//! crate uses: `GET /sso/authorize` (with a clickable test sign-in page), `POST /sso/token` and
-//! `GET /sso/profile`. It knows a few seeded organizations, connections and users ([`Seed`]),
+//! crate uses: `GET /sso/authorize` (with a clickable test sign-in page), `POST /sso/token`,
+//! `GET /sso/profile`, and the lists `GET /connections` and `GET /organizations` with their
+//! domain filters and cursor pagination (what domain routing asks). It knows a few seeded organizations, connections and users ([`Seed`]),
 //! checks client credentials, single-use codes, code lifetimes and PKCE as WorkOS does, and can be
 //! told to misbehave per endpoint ([`Fault`]) to test error handling.
 //!
@@ -40,6 +41,7 @@
 //! ```
 
 mod dev;
+mod directory;
 mod page;
 mod routes;
 mod seed;
@@ -177,6 +179,10 @@ pub enum Endpoint {
     Token,
     /// `GET /sso/profile`.
     Profile,
+    /// `GET /connections`, the list (filters `domain`, `organization_id`, `connection_type`).
+    Connections,
+    /// `GET /organizations`, the list (filter `domains`).
+    Organizations,
 }
 
 /// A way for an endpoint to misbehave, set with [`MockWorkOs::set_fault`].

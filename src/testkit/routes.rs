@@ -15,9 +15,9 @@ use serde_json::{Value, json};
 
 use super::seed::{Seed, UserRef};
 use super::state::{ACCESS_TOKEN_LIFETIME, Authorization, Pending, Shared};
-use super::{Endpoint, Fault, page};
+use super::{Endpoint, Fault, directory, page};
 
-type Reply = Response<Full<Bytes>>;
+pub(super) type Reply = Response<Full<Bytes>>;
 
 /// The largest token request body the fake reads.
 const MAX_BODY: usize = 64 * 1024;
@@ -31,6 +31,8 @@ enum Route {
     Approve,
     Token,
     Profile,
+    Connections,
+    Organizations,
 }
 
 impl Route {
@@ -40,6 +42,8 @@ impl Route {
             (&Method::GET, APPROVE_PATH) => Some(Route::Approve),
             (&Method::POST, "/sso/token") => Some(Route::Token),
             (&Method::GET, "/sso/profile") => Some(Route::Profile),
+            (&Method::GET, "/connections") => Some(Route::Connections),
+            (&Method::GET, "/organizations") => Some(Route::Organizations),
             _ => None,
         }
     }
@@ -49,6 +53,8 @@ impl Route {
             Route::Authorize | Route::Approve => Endpoint::Authorize,
             Route::Token => Endpoint::Token,
             Route::Profile => Endpoint::Profile,
+            Route::Connections => Endpoint::Connections,
+            Route::Organizations => Endpoint::Organizations,
         }
     }
 }
@@ -80,6 +86,12 @@ pub(super) async fn handle(shared: &Shared, request: Request<Incoming>) -> Reply
         Route::Approve => approve(shared, &params),
         Route::Token => token(shared, request, profile_override).await,
         Route::Profile => profile(shared, request.headers()),
+        Route::Connections => {
+            directory::list_connections(&shared.seed, request.uri(), request.headers())
+        }
+        Route::Organizations => {
+            directory::list_organizations(&shared.seed, request.uri(), request.headers())
+        }
     }
 }
 
@@ -209,6 +221,8 @@ fn select_connections(
         ));
     };
     let selected: Vec<usize> = (seed.connections.iter().enumerate())
+        // As WorkOS: only an active connection signs anyone in.
+        .filter(|(_, connection)| connection.state == "active")
         .filter(|(_, connection)| match selector {
             "connection" => connection.id == value,
             "organization" => connection.organization_id.as_deref() == Some(value),
@@ -488,7 +502,7 @@ fn reply(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>)
     reply
 }
 
-fn json_reply(status: StatusCode, body: &Value) -> Reply {
+pub(super) fn json_reply(status: StatusCode, body: &Value) -> Reply {
     reply(status, "application/json", body.to_string())
 }
 

@@ -28,7 +28,7 @@ pub(super) const ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(600);
 pub(super) struct Shared {
     pub(super) seed: Seed,
     faults: Mutex<HashMap<Endpoint, Fault>>,
-    requests: [AtomicUsize; 3],
+    requests: [AtomicUsize; 5],
     store: Mutex<Store>,
     rng: SystemRandom,
 }
@@ -103,6 +103,8 @@ fn index(endpoint: Endpoint) -> usize {
         Endpoint::Authorize => 0,
         Endpoint::Token => 1,
         Endpoint::Profile => 2,
+        Endpoint::Connections => 3,
+        Endpoint::Organizations => 4,
     }
 }
 

@@ -1,0 +1,200 @@
+//! The fake's directory: `GET /connections` and `GET /organizations`, with the filters and the
+//! cursor pagination of the WorkOS API (`before`/`after`/`limit`/`order`, the
+//! `{"object":"list","data":[...],"list_metadata":{"before","after"}}` envelope), behind the API
+//! key as `Authorization: Bearer`.
+
+use http::{HeaderMap, StatusCode, Uri, header};
+use serde_json::{Value, json};
+
+use super::routes::{Reply, json_reply};
+use super::seed::{Seed, SeedConnection};
+
+/// A fixed timestamp: the seed has no history.
+const CREATED_AT: &str = "2026-01-15T12:00:00.000Z";
+
+/// The query of a list request; repeated names (`domains=a&domains=b`) all count.
+struct ListQuery(Vec<(String, String)>);
+
+impl ListQuery {
+    fn parse(uri: &Uri) -> Self {
+        let query = uri.query().unwrap_or_default();
+        Self(
+            form_urlencoded::parse(query.as_bytes())
+                .map(|(name, value)| (name.into_owned(), value.into_owned()))
+                .collect(),
+        )
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(n, _)| n == name || n.strip_suffix("[]") == Some(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// `GET /connections`: filters `domain`, `organization_id`, `connection_type`.
+pub(super) fn list_connections(seed: &Seed, uri: &Uri, headers: &HeaderMap) -> Reply {
+    if let Some(refused) = unauthorized(seed, headers) {
+        return refused;
+    }
+    let query = ListQuery::parse(uri);
+    let domain = query.get("domain");
+    let organization = query.get("organization_id");
+    let kind = query.get("connection_type");
+    let items: Vec<(String, Value)> = seed
+        .connections
+        .iter()
+        .filter(|c| domain.is_none_or(|d| c.domains.iter().any(|x| x.eq_ignore_ascii_case(d))))
+        .filter(|c| organization.is_none_or(|o| c.organization_id.as_deref() == Some(o)))
+        .filter(|c| kind.is_none_or(|k| c.connection_type == k))
+        .map(|c| (c.id.clone(), connection_json(c)))
+        .collect();
+    paginate(&query, items)
+}
+
+/// `GET /organizations`: filter `domains` (repeatable).
+pub(super) fn list_organizations(seed: &Seed, uri: &Uri, headers: &HeaderMap) -> Reply {
+    if let Some(refused) = unauthorized(seed, headers) {
+        return refused;
+    }
+    let query = ListQuery::parse(uri);
+    let wanted: Vec<&str> = query.all("domains").collect();
+    let mut organizations: Vec<(&str, Option<&str>, Vec<&str>)> = Vec::new();
+    for connection in &seed.connections {
+        let Some(id) = connection.organization_id.as_deref() else {
+            continue;
+        };
+        let domains = connection.domains.iter().map(String::as_str);
+        match organizations.iter_mut().find(|(org, _, _)| *org == id) {
+            Some((_, _, known)) => known.extend(domains),
+            None => organizations.push((
+                id,
+                connection.organization_name.as_deref(),
+                domains.collect(),
+            )),
+        }
+    }
+    let items = organizations
+        .into_iter()
+        .filter(|(_, _, domains)| {
+            wanted.is_empty()
+                || domains
+                    .iter()
+                    .any(|d| wanted.iter().any(|w| w.eq_ignore_ascii_case(d)))
+        })
+        .map(|(id, name, domains)| {
+            let domains: Vec<Value> = domains
+                .iter()
+                .map(|domain| {
+                    json!({"id": format!("org_domain_{id}_{domain}"), "object": "organization_domain",
+                           "domain": domain, "state": "verified"})
+                })
+                .collect();
+            let organization = json!({
+                "object": "organization", "id": id, "name": name.unwrap_or(id),
+                "domains": domains, "allow_profiles_outside_organization": false,
+                "created_at": CREATED_AT, "updated_at": CREATED_AT,
+            });
+            (id.to_owned(), organization)
+        })
+        .collect();
+    paginate(&query, items)
+}
+
+/// The WorkOS `Connection` object.
+fn connection_json(connection: &SeedConnection) -> Value {
+    let domains: Vec<Value> = connection
+        .domains
+        .iter()
+        .map(|domain| {
+            json!({"id": format!("conn_domain_{}_{domain}", connection.id),
+                   "object": "connection_domain", "domain": domain})
+        })
+        .collect();
+    let linked = if connection.state == "active" {
+        "linked"
+    } else {
+        "unlinked"
+    };
+    json!({
+        "object": "connection",
+        "id": connection.id,
+        "organization_id": connection.organization_id,
+        "connection_type": connection.connection_type,
+        "name": connection.organization_name.as_deref().unwrap_or(&connection.connection_type),
+        "state": connection.state,
+        "status": linked,
+        "domains": domains,
+        "created_at": CREATED_AT,
+        "updated_at": CREATED_AT,
+    })
+}
+
+/// One page of `items` (in seed order, the order of creation): `order=asc|normal` oldest
+/// first, `desc` (the default) newest first; `after`/`before` are the id of the item the page
+/// starts after or ends before; `limit` 1..=100, default 10.
+fn paginate(query: &ListQuery, mut items: Vec<(String, Value)>) -> Reply {
+    let limit = match query.get("limit").map(str::parse::<usize>) {
+        None => 10,
+        Some(Ok(limit)) if (1..=100).contains(&limit) => limit,
+        Some(_) => return unprocessable("limit must be between 1 and 100"),
+    };
+    match query.get("order") {
+        None | Some("desc") => items.reverse(),
+        Some("asc" | "normal") => {}
+        Some(_) => return unprocessable("order must be one of normal, desc, asc"),
+    }
+    let position = |id: &str| items.iter().position(|(item, _)| item == id);
+    let (start, end) = match (query.get("after"), query.get("before")) {
+        (Some(after), _) => {
+            let start = position(after).map_or(items.len(), |i| i + 1);
+            (start, (start + limit).min(items.len()))
+        }
+        (None, Some(before)) => {
+            let end = position(before).unwrap_or(0);
+            (end.saturating_sub(limit), end)
+        }
+        (None, None) => (0, limit.min(items.len())),
+    };
+    let page = &items[start..end];
+    let before = (start > 0 && !page.is_empty()).then(|| page[0].0.clone());
+    let after = (end < items.len() && !page.is_empty()).then(|| page[page.len() - 1].0.clone());
+    let data: Vec<&Value> = page.iter().map(|(_, item)| item).collect();
+    json_reply(
+        StatusCode::OK,
+        &json!({
+            "object": "list",
+            "data": data,
+            "list_metadata": {"before": before, "after": after},
+        }),
+    )
+}
+
+/// 401 unless the request carries the seed's API key as a bearer token.
+fn unauthorized(seed: &Seed, headers: &HeaderMap) -> Option<Reply> {
+    let sent = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    (sent != Some(seed.api_key.as_str())).then(|| {
+        json_reply(
+            StatusCode::UNAUTHORIZED,
+            &json!({"message": "Unauthorized"}),
+        )
+    })
+}
+
+fn unprocessable(message: &str) -> Reply {
+    json_reply(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &json!({"message": message}),
+    )
+}
