@@ -136,7 +136,9 @@ pub(crate) fn email_domain(email: &str) -> Option<String> {
         return None;
     }
     let (local, domain) = email.rsplit_once('@')?;
-    if local.is_empty() || local.len() > 64 || local.contains('@') {
+    // The dot-atom of RFC 5322: no quoted local parts, no markup characters.
+    let atom = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~.".contains(&b);
+    if local.is_empty() || local.len() > 64 || !local.bytes().all(atom) {
         return None;
     }
     normalize_domain(domain)
@@ -185,6 +187,8 @@ mod tests {
             "a@b@example.com",
             "alice@example.com/evil",
             "alice@<script>.com",
+            "\"><script>@example.com",
+            "a(b)@example.com",
         ] {
             assert_eq!(email_domain(bad), None, "{bad:?}");
         }

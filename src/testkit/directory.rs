@@ -198,3 +198,130 @@ fn unprocessable(message: &str) -> Reply {
         &json!({"message": message}),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use crate::testkit::{Endpoint, MockWorkOs, Seed};
+
+    async fn list(mock: &MockWorkOs, path_and_query: &str, key: Option<&str>) -> (u16, Value) {
+        let mut request =
+            reqwest::Client::new().get(format!("{}{path_and_query}", mock.base_url()));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    fn ids(page: &Value) -> Vec<&str> {
+        page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| item["id"].as_str().unwrap())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn connections_are_filtered_by_domain_organization_and_type() {
+        let mock = MockWorkOs::start().await.unwrap();
+        let key = Some(mock.api_key().to_owned());
+        let key = key.as_deref();
+        let (status, page) = list(&mock, "/connections?domain=GLOBEX.test", key).await;
+        assert_eq!(status, 200);
+        assert_eq!(page["object"], "list");
+        assert_eq!(ids(&page), ["conn_01GLOBEXENTRA"]);
+        let globex = &page["data"][0];
+        assert_eq!(globex["state"], "active");
+        assert_eq!(globex["organization_id"], "org_01GLOBEX");
+        assert_eq!(globex["domains"][0]["domain"], "globex.test");
+        assert_eq!(globex["domains"][0]["object"], "connection_domain");
+        let (_, page) = list(&mock, "/connections?organization_id=org_01ACME", key).await;
+        assert_eq!(ids(&page), ["conn_01ACMEOKTA"]);
+        let (_, page) = list(&mock, "/connections?connection_type=GoogleOAuth", key).await;
+        assert_eq!(ids(&page), ["conn_01GOOGLE"]);
+        let (_, page) = list(&mock, "/connections?domain=nowhere.test", key).await;
+        assert!(ids(&page).is_empty());
+        assert_eq!(page["list_metadata"]["after"], Value::Null);
+        let (status, _) = list(&mock, "/connections", None).await;
+        assert_eq!(status, 401);
+        let (status, _) = list(&mock, "/connections", Some("sk_test_wrong")).await;
+        assert_eq!(status, 401);
+        assert_eq!(mock.requests(Endpoint::Connections), 6);
+    }
+
+    #[tokio::test]
+    async fn lists_page_with_before_after_limit_and_order() {
+        let mut seed = Seed::default();
+        for i in 0..5 {
+            let mut extra = seed.connections[0].clone();
+            extra.id = format!("conn_01EXTRA{i}");
+            seed.connections.push(extra);
+        }
+        let mock = MockWorkOs::start_with(seed).await.unwrap();
+        let key = mock.api_key().to_owned();
+        let key = Some(key.as_str());
+        let (_, first) = list(&mock, "/connections?limit=3&order=asc", key).await;
+        assert_eq!(
+            ids(&first),
+            ["conn_01ACMEOKTA", "conn_01GLOBEXENTRA", "conn_01GOOGLE"]
+        );
+        assert_eq!(first["list_metadata"]["before"], Value::Null);
+        assert_eq!(first["list_metadata"]["after"], "conn_01GOOGLE");
+        let (_, second) = list(
+            &mock,
+            "/connections?limit=3&order=asc&after=conn_01GOOGLE",
+            key,
+        )
+        .await;
+        assert_eq!(
+            ids(&second),
+            ["conn_01EXTRA0", "conn_01EXTRA1", "conn_01EXTRA2"]
+        );
+        assert_eq!(second["list_metadata"]["before"], "conn_01EXTRA0");
+        let (_, last) = list(
+            &mock,
+            "/connections?limit=3&order=asc&after=conn_01EXTRA2",
+            key,
+        )
+        .await;
+        assert_eq!(ids(&last), ["conn_01EXTRA3", "conn_01EXTRA4"]);
+        assert_eq!(last["list_metadata"]["after"], Value::Null);
+        let (_, back) = list(
+            &mock,
+            "/connections?limit=2&order=asc&before=conn_01EXTRA0",
+            key,
+        )
+        .await;
+        assert_eq!(ids(&back), ["conn_01GLOBEXENTRA", "conn_01GOOGLE"]);
+        // Newest first by default, ten at a time.
+        let (_, newest) = list(&mock, "/connections", key).await;
+        assert_eq!(ids(&newest)[0], "conn_01EXTRA4");
+        assert_eq!(ids(&newest).len(), 8);
+        for bad in ["limit=0", "limit=101", "limit=x", "order=sideways"] {
+            let (status, _) = list(&mock, &format!("/connections?{bad}"), key).await;
+            assert_eq!(status, 422, "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn organizations_are_filtered_by_their_domains() {
+        let mock = MockWorkOs::start().await.unwrap();
+        let key = mock.api_key().to_owned();
+        let key = Some(key.as_str());
+        let (status, page) = list(&mock, "/organizations?domains=example.com", key).await;
+        assert_eq!(status, 200);
+        assert_eq!(ids(&page), ["org_01ACME"]);
+        assert_eq!(page["data"][0]["name"], "Acme Corp");
+        assert_eq!(page["data"][0]["domains"][0]["state"], "verified");
+        let both = "/organizations?domains=example.com&domains=globex.test&order=asc";
+        let (_, page) = list(&mock, both, key).await;
+        assert_eq!(ids(&page), ["org_01ACME", "org_01GLOBEX"]);
+        let (_, all) = list(&mock, "/organizations", key).await;
+        assert_eq!(ids(&all).len(), 2, "OAuth connections have no organization");
+        assert_eq!(mock.requests(Endpoint::Organizations), 3);
+    }
+}
