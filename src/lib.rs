@@ -30,7 +30,12 @@
 //!      app decide (see [Who may sign in](#who-may-sign-in)), and sets the session cookie (a
 //!      signed JWT);
 //!    - `POST /auth/logout` (same-origin only) clears it, and revokes the session in the
-//!      [`store`], so no copy of it works again.
+//!      [`store`], so no copy of it works again;
+//!    - `GET /auth/session` answers who is signed in, as JSON (for single-page frontends).
+//!
+//!    With nothing to sign in with (no selector, no [`tenant`], no default),
+//!    `/auth/login` shows the sign-in chooser, which routes an email by its domain
+//!    ([`domains`]); the chooser, confirmation and error pages can be the app's ([`pages`]).
 //! 2. **Every other request** has its session read (the cookie, or `Authorization: Bearer` for
 //!    API and gRPC clients), verified, and checked against the revocations in the [`store`]
 //!    (the layer's own in-memory one unless one is configured; see

@@ -241,10 +241,11 @@ mod tests {
         let mut opened = false;
         std::future::poll_fn(|cx| {
             for (future, slot) in futures.iter_mut().zip(done.iter_mut()) {
-                if slot.is_none() {
-                    if let std::task::Poll::Ready(answer) = future.as_mut().poll(cx) {
-                        *slot = Some(answer);
-                    }
+                if slot.is_some() {
+                    continue;
+                }
+                if let std::task::Poll::Ready(answer) = future.as_mut().poll(cx) {
+                    *slot = Some(answer);
                 }
             }
             if done.iter().all(Option::is_some) {

@@ -37,10 +37,11 @@ pub(crate) fn session<B>(core: &Arc<Core>, request: &Request<B>) -> Answer {
     };
     let (profile, session) = Sessions::into_parts(verified.claims, source);
     // On a tenant's host, a session of another tenant is none.
-    if let Some(tenant) = core.tenant_of(request) {
-        if !tenant.owns(&profile) {
-            return Answer::Now(unauthenticated(Reason::OtherTenant));
-        }
+    if core
+        .tenant_of(request)
+        .is_some_and(|tenant| !tenant.owns(&profile))
+    {
+        return Answer::Now(unauthenticated(Reason::OtherTenant));
     }
     let core = core.clone();
     Answer::later(async move {
