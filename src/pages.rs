@@ -38,7 +38,8 @@ pub enum Page {
     Chooser(ChooserPage),
     /// A login another site started, waiting for the user to confirm it here.
     Confirm(ConfirmPage),
-    /// A refusal or failure of the login, callback, logout or session route.
+    /// A refusal or failure of the login, callback, logout or session route, or a route
+    /// guard's 403 page for a browser.
     Error(ErrorPage),
 }
 

@@ -50,6 +50,14 @@ pub(crate) fn answer<B>(core: &Arc<Core>, route: Route, request: &Request<B>) ->
     }
 }
 
+/// `response` with the app's own HTML if it is a page the app renders (the guards' 403 page).
+pub(crate) fn with_pages(core: &Core, response: Response<OwnBody>) -> Response<OwnBody> {
+    match &core.pages {
+        Some(pages) => rendered(pages.as_ref(), response),
+        None => response,
+    }
+}
+
 /// The app's own HTML for a page the layer is about to send, if it renders one; status and
 /// headers stay the layer's.
 fn rendered(pages: &dyn Pages, mut response: Response<OwnBody>) -> Response<OwnBody> {

@@ -85,3 +85,45 @@ async fn the_app_renders_the_chooser_the_confirmation_and_the_error_pages() {
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     assert!(refused.text().await.unwrap().contains("<!doctype html>"));
 }
+
+#[tokio::test]
+async fn a_guards_403_page_is_the_apps_too() {
+    use axum::Router;
+    use axum::routing::get;
+    use tower_workos_sso::{Guard, Profile};
+
+    let app = harness::start(|b| {
+        b.pages(|page: &Page| match page {
+            Page::Error(error) => Some(format!(
+                "<p>my {}: {}</p>",
+                error.status.as_u16(),
+                escape(&error.title)
+            )),
+            _ => None,
+        })
+    })
+    .await;
+    let sso = app.layer.clone();
+    let router = Router::new()
+        .route("/admin", get(|p: Profile| async move { p.email }))
+        .route_layer(sso.require(Guard::role("admin")))
+        .layer(sso);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let browser = Browser::new();
+    let (_, page) = browser.sign_in(&app, "login_hint=bob%40example.com").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let token = browser.cookie(&app.base, harness::SESSION_COOKIE).unwrap();
+    let denied = harness::api()
+        .get(format!("{base}/admin"))
+        .header("accept", "text/html")
+        .header("cookie", format!("{}={token}", harness::SESSION_COOKIE))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+    assert_eq!(denied.headers()["cache-control"], "no-store");
+    assert_eq!(denied.text().await.unwrap(), "<p>my 403: Access denied</p>");
+    server.abort();
+}
