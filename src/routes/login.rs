@@ -284,6 +284,18 @@ mod tests {
         );
         let long = format!("return_to=/{}", "a".repeat(MAX_QUERY_LEN));
         assert_eq!(refused(&long), Some(LoginError::QueryTooLong));
+        let email = LoginQuery::parse(Some("email=a%40b.test&return_to=%2Fx&idp=1")).unwrap();
+        assert_eq!(email.email.as_deref(), Some("a@b.test"));
+        assert!(email.selector.is_none() && email.params.idp_initiated);
+        assert_eq!(
+            refused("email=a%40b.test&organization=org_1"),
+            Some(LoginError::SeveralSelectors)
+        );
+        let long = format!("email={}%40b.test", "a".repeat(MAX_EMAIL_LEN));
+        assert_eq!(
+            LoginQuery::parse(Some(&long)).unwrap().email.as_deref(),
+            Some("")
+        );
         let odd = LoginQuery::parse(Some("return_to=%2Fa%0d%0aSet-Cookie:x")).unwrap();
         assert_eq!(odd.params.return_to.as_deref(), Some("/a\r\nSet-Cookie:x"));
     }

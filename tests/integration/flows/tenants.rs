@@ -231,6 +231,27 @@ async fn an_unsolicited_callback_restarts_for_the_tenant_and_lands_where_the_hoo
         Some("org_01ACME")
     );
     assert!(query_param(&authorize, "state").is_some());
+    // Sent by another site (the IdP's dashboard): the A4 confirmation first, no flow yet.
+    let confirm = browser
+        .client
+        .get(app.url(&format!("/auth/callback?code={code}")))
+        .header("accept", "text/html")
+        .header("host", "acme.localhost")
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirm.status(), StatusCode::OK);
+    assert!(set_cookies(&confirm).is_empty());
+    let body = confirm.text().await.unwrap();
+    assert!(
+        body.contains("Confirm sign-in") && body.contains("org_01ACME"),
+        "{body}"
+    );
+    assert!(
+        body.contains("idp=1"),
+        "the landing survives the confirmation: {body}"
+    );
     // Globex resolves, but is not admitted; no host has no tenant: refused.
     assert_eq!(
         callback("globex.localhost").await.unwrap().status(),
