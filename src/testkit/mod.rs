@@ -3,7 +3,8 @@
 //! [`MockWorkOs`] is a real HTTP server on `127.0.0.1` that speaks the parts of the WorkOS API this
 //! crate uses: `GET /sso/authorize` (with a clickable test sign-in page), `POST /sso/token`,
 //! `GET /sso/profile`, and the lists `GET /connections` and `GET /organizations` with their
-//! domain filters and cursor pagination (what domain routing asks). It knows a few seeded organizations, connections and users ([`Seed`]),
+//! domain filters and cursor pagination (what domain routing asks). It knows a few seeded
+//! organizations, connections (with their domains) and users ([`Seed`]),
 //! checks client credentials, single-use codes, code lifetimes and PKCE as WorkOS does, and can be
 //! told to misbehave per endpoint ([`Fault`]) to test error handling.
 //!
