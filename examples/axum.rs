@@ -8,6 +8,15 @@
 //! sign in at once as one of its seeded users (alice@example.com, ...). With `WORKOS_API_KEY`,
 //! `WORKOS_CLIENT_ID` (and `SSO_SESSION_SECRET`, `SSO_DEFAULT_ORGANIZATION`, ...) set, it uses the
 //! real WorkOS. `PORT` changes the port (default 3000).
+//!
+//! Multi-tenant sign-in: emails are routed by their domain through the WorkOS API (the fake
+//! serves `GET /connections` for its seed: `example.com` is Acme's, `globex.test` Globex's), and
+//! `GET /auth/session` answers who is signed in as JSON. With the fake,
+//! `SSO_CHOOSER=1 cargo run --example axum` configures no default organization, so
+//! `/auth/login` shows the sign-in chooser; `/t/acme/` and `/t/globex/` are each a tenant's
+//! (a path-prefix tenant resolver). With real credentials, no `SSO_DEFAULT_*` and
+//! `SSO_ALLOWED_ORGANIZATIONS=*`, `/auth/login` shows the chooser and routes by domain
+//! through the WorkOS API.
 
 mod common;
 
@@ -22,7 +31,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use common::{Site, escape};
 use tower_workos_sso::client::{PortalIntent, WorkOsClient};
-use tower_workos_sso::{Guard, Profile, Session, SsoLayer};
+use tower_workos_sso::{Guard, Profile, Selector, Session, SsoLayer, Tenant, TenantResolver};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
@@ -31,14 +40,25 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let mut builder = dev
         .builder
         .public_paths(["/public", "/favicon.ico"])
-        .after_logout("/public");
+        .after_logout("/public")
+        // The chooser's emails (and `/auth/login?email=...`) go by their domain to the
+        // organization WorkOS knows for it, if the app admits it.
+        .route_domains_through_workos();
     if dev.fake.is_some() {
-        // Who may sign in: the default organization always, and here also the fake's Globex
-        // and Google OAuth. Against the real WorkOS, say it with SSO_ALLOWED_ORGANIZATIONS,
+        // Who may sign in: the default organization always, and here also the fake's Acme
+        // (named for `SSO_CHOOSER=1`, where there is no default), Globex and Google OAuth.
+        // Against the real WorkOS, say it with SSO_ALLOWED_ORGANIZATIONS (`*` for any),
         // SSO_ALLOWED_CONNECTIONS and SSO_ALLOWED_PROVIDERS instead.
+        let org = |id: &str| Selector::organization(id).expect("a valid id");
         builder = builder
-            .allowed_organizations(["org_01GLOBEX"])
-            .allowed_providers(["GoogleOAuth"]);
+            .allowed_organizations(["org_01ACME", "org_01GLOBEX"])
+            .allowed_providers(["GoogleOAuth"])
+            // `/t/acme/...` is Acme's, `/t/globex/...` Globex's: signing in there needs no
+            // query, and a session of the other organization counts as none.
+            .tenant_resolver(TenantResolver::by_path_prefix(
+                "/t/",
+                [("acme", org("org_01ACME")), ("globex", org("org_01GLOBEX"))],
+            ));
     }
     let sso = SsoLayer::new(builder.build()?);
     let portal_return = format!("{}/admin", site.origin);
@@ -54,6 +74,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .route("/admin", get(admin))
         .route_layer(sso.require(Guard::role("admin")))
         .route("/", get(home))
+        .route("/t/{tenant}/", get(tenant_home))
         .route("/public", get(public))
         .layer(sso);
 
@@ -62,6 +83,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     if dev.fake.is_some() {
         println!("Seeded users: alice@example.com, bob@example.com (Acme, the default),");
         println!("carol@globex.test (Globex), erin@gmail.test (Google OAuth).");
+        println!("Tenants: {0}/t/acme/ and {0}/t/globex/.", site.origin);
         println!("Or with curl:");
         println!("{}", site.curl_login("/"));
     }
@@ -104,8 +126,23 @@ async fn home(profile: Profile, session: Session) -> Html<String> {
              <table>{rows}</table>\
              <form method=\"post\" action=\"/auth/logout\"><button>Log out</button></form>\
              <p><a href=\"/public\">A public page</a> · \
-             <a href=\"/admin\">The admin page</a> (admins only)</p>",
+             <a href=\"/admin\">The admin page</a> (admins only) · \
+             <a href=\"/auth/session\">The session as JSON</a> (what a single-page app asks)</p>",
             name = escape(&profile.display_name()),
+        ),
+    )
+}
+
+/// A tenant's page: only its organization's users get in; others are sent to sign in to it.
+async fn tenant_home(profile: Profile, tenant: Tenant) -> Html<String> {
+    let organization = tenant.organization_id().unwrap_or("-");
+    page(
+        "Tenant",
+        &format!(
+            "<h1>{org}</h1><p>{email} belongs to this tenant.</p>\
+             <p><a href=\"/auth/session\">Who am I (JSON)</a> · <a href=\"/\">Home</a></p>",
+            org = escape(organization),
+            email = escape(&profile.email),
         ),
     )
 }
@@ -165,8 +202,12 @@ async fn public(profile: Option<Profile>) -> Html<String> {
         "Public page",
         &format!(
             "<h1>Public page</h1><p>Public paths need no login.</p><p>{who}</p>\
-             <h2>Sign in</h2><ul>\
-             <li><a href=\"/auth/login\">With the default organization</a></li>\
+             <h2>Sign in</h2>\
+             <form method=\"get\" action=\"/auth/login\"><label>Work email \
+             <input type=\"email\" name=\"email\" placeholder=\"carol@globex.test\" required></label> \
+             <button>Continue</button></form>\
+             <p>The email's domain picks the organization (domain routing).</p><ul>\
+             <li><a href=\"/auth/login\">With the default organization</a> (the chooser when there is none)</li>\
              <li><a href=\"/auth/login?organization=org_01GLOBEX\">With Globex</a> (fake WorkOS)</li>\
              <li><a href=\"/auth/login?provider=GoogleOAuth\">With Google OAuth</a> (fake WorkOS)</li>\
              </ul>"

@@ -61,6 +61,13 @@ impl Admission {
         }
     }
 
+    /// The admitted providers, sorted: the sign-in chooser offers a button for each.
+    pub(crate) fn providers(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.providers.iter().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+
     /// Whether `profile` comes from something admitted: its organization, its connection, or
     /// (for OAuth) its provider.
     pub(crate) fn admits_profile(&self, profile: &Profile) -> bool {
@@ -86,13 +93,7 @@ impl Admission {
 /// Whether `profile` is what a login for `asked` must return: the organization's, the
 /// connection's, or the provider's.
 pub(crate) fn bound(asked: &Selector, profile: &Profile) -> bool {
-    if let Some(id) = asked.organization_id() {
-        profile.organization_id.as_deref() == Some(id)
-    } else if let Some(id) = asked.connection_id() {
-        profile.connection_id == id
-    } else {
-        asked.provider_name() == Some(profile.connection_type.as_str())
-    }
+    asked.is_bound(profile)
 }
 
 /// Why a sign-in was refused: the `reason` of its audit event.

@@ -5,16 +5,23 @@
 use std::cell::Cell;
 
 use http::Extensions;
+use std::sync::Arc;
+
+use http::Request;
 
 use crate::admission::Admission;
 use crate::client::WorkOsClient;
-use crate::config::SsoConfig;
+use crate::config::{DomainRouting, SsoConfig};
+use crate::directory::WorkOsDomains;
+use crate::domains::{DomainRouter, StaticDomains};
 use crate::flow::Flows;
 use crate::limit::Slots;
+use crate::pages::Pages;
 use crate::policy::PathPolicy;
 use crate::profile::Profile;
 use crate::revocation::Revocations;
 use crate::session::Sessions;
+use crate::tenant::{Tenant, TenantResolver};
 use crate::time::unix_seconds;
 
 /// Everything derived from the configuration once, when the layer is built.
@@ -28,6 +35,12 @@ pub(crate) struct Core {
     pub(crate) exchanges: Slots,
     pub(crate) revocations: Revocations,
     pub(crate) admission: Admission,
+    /// The tenant resolver, if configured: `None` costs the request path nothing.
+    pub(crate) tenants: Option<TenantResolver>,
+    /// Where the sign-in chooser routes emails, if anywhere.
+    pub(crate) domains: Option<Arc<dyn DomainRouter>>,
+    /// The app's own pages, if any.
+    pub(crate) pages: Option<Arc<dyn Pages>>,
 }
 
 /// One of the routes the layer answers itself.
@@ -36,6 +49,7 @@ pub(crate) enum Route {
     Login,
     Callback,
     Logout,
+    Session,
 }
 
 thread_local! {
@@ -79,8 +93,16 @@ impl Core {
             exchanges: Slots::new(config.max_concurrent_exchanges),
             revocations: Revocations::new(&config),
             admission: Admission::new(&config),
+            tenants: config.tenancy.resolver.clone(),
+            domains: domain_router(&config),
+            pages: config.tenancy.pages.clone(),
             config,
         }
+    }
+
+    /// The request's tenant, if a resolver is configured and finds one.
+    pub(crate) fn tenant_of<B>(&self, request: &Request<B>) -> Option<Tenant> {
+        self.tenants.as_ref()?.resolve(request)
     }
 
     /// The configured clock, in unix seconds.
@@ -97,8 +119,26 @@ impl Core {
             Some(Route::Callback)
         } else if path == config.logout_path {
             Some(Route::Logout)
+        } else if path == config.session_path {
+            Some(Route::Session)
         } else {
             None
         }
+    }
+}
+
+/// The configured domain router, built once.
+fn domain_router(config: &SsoConfig) -> Option<Arc<dyn DomainRouter>> {
+    match &config.tenancy.domains {
+        DomainRouting::None => None,
+        DomainRouting::Static(routes) => {
+            // Checked by `build`; an error here cannot happen.
+            let routes = routes
+                .iter()
+                .map(|(domain, selector)| (domain, selector.clone()));
+            Some(Arc::new(StaticDomains::new(routes).unwrap_or_default()))
+        }
+        DomainRouting::WorkOs => Some(Arc::new(WorkOsDomains::new(config))),
+        DomainRouting::Custom(router) => Some(router.clone()),
     }
 }

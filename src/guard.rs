@@ -368,7 +368,8 @@ where
             Err(Denied::Forbidden) => {
                 tracing::debug!(guard = ?self.guard, "route guard refused a signed-in caller");
                 let caller = Caller::of(request.method(), request.headers());
-                ResponseFuture::ready(response::forbidden(caller))
+                let page = response::forbidden(caller);
+                ResponseFuture::ready(crate::routes::with_pages(&self.core, page))
             }
         }
     }

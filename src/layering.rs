@@ -6,9 +6,9 @@ use std::path::Path;
 #[rustfmt::skip] // Kept compact: rustfmt would give each name a line of its own.
 const LAYERS: &[&str] = &[
     "time", "limit", "crypto", "secret", "cookie", "body", "profile", "selector", "store",
-    "response", "token", "authorization", "config", "session", "revocation", "flow", "client",
-    "policy", "admission", "core", "routes", "future", "service", "layer", "guard", "extract",
-    "testkit",
+    "pages", "response", "tenant", "domains", "token", "authorization", "config", "session",
+    "revocation", "flow", "client", "policy", "admission", "directory", "core", "routes",
+    "future", "service", "layer", "guard", "extract", "extract_tenant", "testkit",
 ];
 
 /// The longest a source file may grow before it wants splitting.

@@ -30,7 +30,12 @@
 //!      app decide (see [Who may sign in](#who-may-sign-in)), and sets the session cookie (a
 //!      signed JWT);
 //!    - `POST /auth/logout` (same-origin only) clears it, and revokes the session in the
-//!      [`store`], so no copy of it works again.
+//!      [`store`], so no copy of it works again;
+//!    - `GET /auth/session` answers who is signed in, as JSON (for single-page frontends).
+//!
+//!    With nothing to sign in with (no selector, no [`tenant`], no default),
+//!    `/auth/login` shows the sign-in chooser, which routes an email by its domain
+//!    ([`domains`]); the chooser, confirmation and error pages can be the app's ([`pages`]).
 //! 2. **Every other request** has its session read (the cookie, or `Authorization: Bearer` for
 //!    API and gRPC clients), verified, and checked against the revocations in the [`store`]
 //!    (the layer's own in-memory one unless one is configured; see
@@ -134,11 +139,14 @@
 pub mod body;
 mod cookie;
 mod crypto;
+pub mod domains;
+pub mod pages;
 mod profile;
 mod response;
 mod secret;
 mod selector;
 pub mod store;
+pub mod tenant;
 mod time;
 mod token;
 
@@ -147,9 +155,12 @@ mod authorization;
 pub mod client;
 mod config;
 mod core;
+mod directory;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod extract;
+#[cfg(feature = "axum")]
+mod extract_tenant;
 mod flow;
 pub mod future;
 #[cfg(fuzzing)]
@@ -179,6 +190,7 @@ pub use secret::{OAuthAccessToken, OAuthRefreshToken, Token};
 pub use selector::{InvalidSelector, Selector};
 pub use service::SsoService;
 pub use session::{Session, SessionSource};
+pub use tenant::{Tenant, TenantResolver};
 
 #[cfg(test)]
 mod layering;

@@ -7,6 +7,8 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 use http_body_util::Full;
 
+use crate::pages::{ErrorPage, Page, PageAction};
+
 /// The body of the crate's own responses.
 pub(crate) type OwnBody = Full<Bytes>;
 
@@ -75,7 +77,7 @@ pub(crate) fn page(
     message: &str,
     action: Option<Action<'_>>,
 ) -> Response<OwnBody> {
-    let action = action.map_or_else(String::new, |a| {
+    let shown = action.as_ref().map_or_else(String::new, |a| {
         let (href, label) = (escape_html(a.href), escape_html(a.label));
         if a.post {
             format!(
@@ -93,7 +95,7 @@ pub(crate) fn page(
 main{{background:#fff;border:1px solid #d0d7de;border-radius:12px;padding:2rem 2.5rem;max-width:30rem;box-shadow:0 1px 3px rgba(0,0,0,.06)}}
 h1{{font-size:1.3rem;margin-top:0}}.button{{display:inline-block;background:#5b5bd6;color:#fff;padding:.55rem 1.1rem;border:0;border-radius:8px;font:inherit;text-decoration:none;cursor:pointer}}
 .code{{color:#57606a;font-size:.85rem}}</style></head>
-<body><main><h1>{title}</h1><p>{message}</p>{action}{code}</main></body></html>
+<body><main><h1>{title}</h1><p>{message}</p>{shown}{code}</main></body></html>
 "#,
         title = escape_html(title),
         message = escape_html(message),
@@ -104,11 +106,33 @@ h1{{font-size:1.3rem;margin-top:0}}.button{{display:inline-block;background:#5b5
             format!(r#"<p class="code">HTTP {}</p>"#, status.as_u16())
         },
     );
+    let mut response = html_response(status, html);
+    // What the page shows, for an app that renders its own (`SsoConfigBuilder::pages`).
+    response.extensions_mut().insert(Page::Error(ErrorPage {
+        status,
+        title: title.to_owned(),
+        message: message.to_owned(),
+        action: action.map(|a| PageAction {
+            href: a.href.to_owned(),
+            label: a.label.to_owned(),
+            post: a.post,
+        }),
+    }));
+    response
+}
+
+/// An HTML answer; pages may not be framed by another site.
+pub(crate) fn html_response(status: StatusCode, html: String) -> Response<OwnBody> {
     let mut response = Response::new(OwnBody::from(html));
     *response.status_mut() = status;
-    response.headers_mut().insert(
+    let headers = response.headers_mut();
+    headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("frame-ancestors 'none'"),
     );
     response
 }
@@ -159,7 +183,9 @@ pub(crate) fn unauthenticated(
             );
             let challenge = match reason {
                 Reason::Missing => r#"Bearer realm="sso""#,
-                Reason::Invalid => r#"Bearer realm="sso", error="invalid_token""#,
+                Reason::Invalid | Reason::OtherTenant => {
+                    r#"Bearer realm="sso", error="invalid_token""#
+                }
             };
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -175,6 +201,7 @@ pub(crate) fn unauthenticated(
                     "sign-in required: send a session token as authorization: Bearer"
                 }
                 Reason::Invalid => "session token is invalid or expired",
+                Reason::OtherTenant => "session token is for another organization",
             },
         ),
     }
@@ -237,6 +264,8 @@ pub(crate) fn reauthentication_required(caller: Caller, max_age: u64) -> Respons
 pub(crate) enum Reason {
     Missing,
     Invalid,
+    /// A valid session of another organization than the request's tenant.
+    OtherTenant,
 }
 
 impl Reason {
@@ -244,6 +273,7 @@ impl Reason {
         match self {
             Reason::Missing => "sign-in required",
             Reason::Invalid => "the session is invalid or has expired",
+            Reason::OtherTenant => "the session is for another organization",
         }
     }
 }
@@ -270,18 +300,7 @@ pub(crate) fn no_store(response: &mut Response<impl Sized>) {
 
 /// Escapes text for HTML element content and double-quoted attribute values.
 pub(crate) fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::pages::escape(text)
 }
 
 /// Request headers from `(name, value)` pairs, for unit tests.

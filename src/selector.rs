@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use crate::profile::Profile;
+
 /// Which identity provider WorkOS should send the user to: exactly one per login.
 ///
 /// ```
@@ -95,6 +97,16 @@ impl Selector {
             Kind::Organization(id) => ("organization", id),
             Kind::Connection(id) => ("connection", id),
             Kind::Provider(name) => ("provider", name),
+        }
+    }
+
+    /// Whether `profile` is what a login for this selector must return: the organization's,
+    /// the connection's, or the provider's. Ids and names compare exactly.
+    pub(crate) fn is_bound(&self, profile: &Profile) -> bool {
+        match &self.0 {
+            Kind::Organization(id) => profile.organization_id.as_deref() == Some(id.as_str()),
+            Kind::Connection(id) => profile.connection_id == *id,
+            Kind::Provider(name) => profile.connection_type == *name,
         }
     }
 

@@ -96,6 +96,13 @@ impl<S> SsoService<S> {
             Presented::Cookie(token) => verify(core, token, SessionSource::Cookie, now),
             Presented::Bearer(token) => verify(core, token, SessionSource::Bearer, now),
         };
+        // Tenants (src/tenant.rs): nothing runs, nothing allocates, without a resolver.
+        let verified = match &core.tenants {
+            Some(tenants) => {
+                tenants.scope(&mut request, verified, |(cached, _)| &cached.claims.profile)
+            }
+            None => verified,
+        };
 
         // Identity only ever comes from a session verified here, never from what came before.
         let extensions = request.extensions_mut();

@@ -163,6 +163,7 @@ fn start_server() -> (String, Arc<MockWorkOs>, tokio::sync::oneshot::Sender<()>)
                     .session_secret(SESSION_SECRET.to_vec())
                     .default_selector(Selector::organization("org_01ACME").unwrap())
                     .session_store(MemoryStore::new())
+                    .route_domains_through_workos()
                     .workos_timeouts(Duration::from_millis(500), Duration::from_millis(500))
                     .allowed_organizations(["org_01INITECH"])
                     .idp_logout(true)
@@ -226,6 +227,8 @@ fn seed() -> Seed {
             role: None,
             groups: Vec::new(),
         }],
+        domains: vec!["initech.test".into()],
+        state: "active".into(),
     });
     seed
 }
@@ -376,6 +379,30 @@ async fn no_secret_code_state_verifier_token_or_cookie_appears_in_trace_logs() {
         assert!(failed.status().is_client_error() || failed.status().is_server_error());
     }
     workos.set_fault(Endpoint::Token, None);
+    workos.set_code_lifetime(Duration::from_secs(600));
+
+    // The chooser: an email routed through WorkOS (the API key as a bearer token), one of an
+    // unknown domain, and one while WorkOS is down. Emails are never logged either.
+    let lookups_before = workos.requests(Endpoint::Connections);
+    for email in [
+        "chooser-logs-marker@example.com",
+        "chooser-logs-marker@nowhere.test",
+    ] {
+        secrets.add("chooser email", email);
+        Browser::new()
+            .follow(
+                &url(&format!("/auth/login?email={}", email.replace('@', "%40"))),
+                &mut secrets,
+            )
+            .await;
+    }
+    workos.set_fault(Endpoint::Connections, Some(Fault::status(500)));
+    let down = Browser::new()
+        .get(&url("/auth/login?email=chooser-logs-marker%40down.test"))
+        .await;
+    assert_eq!(down.status(), 503);
+    workos.set_fault(Endpoint::Connections, None);
+    assert_eq!(workos.requests(Endpoint::Connections), lookups_before + 3);
     let stranger = Browser::new();
     let start = stranger.get(&url("/auth/login")).await;
     secrets.record(&start);
@@ -423,6 +450,7 @@ async fn no_secret_code_state_verifier_token_or_cookie_appears_in_trace_logs() {
         "callback without a login flow",
         "MockWorkOs request",
         "reqwest",
+        "WorkOS refused the domain look-up",
     ] {
         assert!(
             logs.contains(expected),

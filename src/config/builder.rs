@@ -8,7 +8,9 @@ use std::time::{Duration, SystemTime};
 use super::params::LoginParamsConfig;
 use super::sign_in::SignInSettings;
 use super::url::{is_local_path, is_path_text, is_token_text, parse_url};
-use super::{AccessPolicy, ConfigError, DEFAULT_API_BASE_URL, IdpInitiatedLogin, SsoConfig};
+use super::{
+    AccessPolicy, ConfigError, DEFAULT_API_BASE_URL, IdpInitiatedLogin, SsoConfig, Tenancy,
+};
 use crate::secret::{ApiKey, SessionSecret};
 use crate::selector::Selector;
 use crate::store::SessionStore;
@@ -50,6 +52,8 @@ pub struct SsoConfigBuilder {
     pub(super) session_store: Option<Arc<dyn SessionStore>>,
     pub(super) session_cache_capacity: usize,
     pub(super) clock: Clock,
+    /// Tenants, domain routing, landings and pages (`tenancy.rs`).
+    pub(super) tenancy: Tenancy,
 }
 
 impl Default for SsoConfigBuilder {
@@ -85,6 +89,7 @@ impl Default for SsoConfigBuilder {
             session_store: None,
             session_cache_capacity: 4096,
             clock: Arc::new(SystemTime::now),
+            tenancy: Tenancy::default(),
         }
     }
 }
@@ -145,7 +150,8 @@ impl SsoConfigBuilder {
         self
     }
 
-    /// Where the SSO routes live: `{base}/login`, `{base}/callback`, `{base}/logout`. Default `/auth`.
+    /// Where the SSO routes live: `{base}/login`, `{base}/callback`, `{base}/logout`,
+    /// `{base}/session`. Default `/auth`.
     pub fn base_path(mut self, path: impl Into<String>) -> Self {
         self.base_path = path.into();
         self
@@ -409,6 +415,7 @@ impl SsoConfigBuilder {
 
         let (allowed, authorizer) = self.sign_in.build()?;
         let login_params = self.login_params.build(self.provider_scopes)?;
+        self.tenancy.check()?;
 
         Ok(SsoConfig {
             api_key,
@@ -424,6 +431,7 @@ impl SsoConfigBuilder {
             authorizer,
             login_path: format!("{base_path}/login"),
             logout_path: format!("{base_path}/logout"),
+            session_path: format!("{base_path}/session"),
             callback_path,
             access_policy: self.access_policy,
             public_paths: self.public_paths,
@@ -444,6 +452,7 @@ impl SsoConfigBuilder {
             session_cache_capacity: self.session_cache_capacity,
             clock: self.clock,
             http,
+            tenancy: self.tenancy,
         })
     }
 }

@@ -9,6 +9,7 @@ mod env;
 mod error;
 mod params;
 mod sign_in;
+mod tenancy;
 pub(crate) mod url;
 
 use std::fmt;
@@ -21,6 +22,7 @@ pub use error::ConfigError;
 pub(crate) use params::LoginParamsConfig;
 pub use params::{AuthorizationParams, Prompt};
 pub(crate) use sign_in::Allowed;
+pub(crate) use tenancy::{DomainCache, DomainRouting, Tenancy};
 
 use crate::authorization::Authorizer;
 use crate::secret::{ApiKey, SessionSecret};
@@ -53,6 +55,10 @@ pub enum IdpInitiatedLogin {
     /// Discard the code and start a fresh SP-initiated login with the default selector, which
     /// is transparent to a user already signed in at the IdP.
     RestartWithDefaultSelector,
+    /// Discard the code and start a fresh SP-initiated login for the tenant the callback
+    /// request resolves to ([`tenant_resolver`](crate::SsoConfigBuilder::tenant_resolver), by
+    /// host or header); refused as by `Reject` when it resolves to none.
+    RestartWithTenant,
 }
 
 /// The validated configuration of [`SsoLayer`](crate::SsoLayer).
@@ -79,6 +85,7 @@ pub struct SsoConfig {
     pub(crate) login_path: String,
     pub(crate) callback_path: String,
     pub(crate) logout_path: String,
+    pub(crate) session_path: String,
     pub(crate) access_policy: AccessPolicy,
     pub(crate) public_paths: Vec<String>,
     pub(crate) idle_timeout: Duration,
@@ -102,6 +109,8 @@ pub struct SsoConfig {
     pub(crate) clock: Clock,
     /// The one HTTP client all calls to WorkOS share (built from `workos_timeouts`).
     pub(crate) http: reqwest::Client,
+    /// Tenants, domain routing, landings and the app's pages.
+    pub(crate) tenancy: Tenancy,
 }
 
 impl fmt::Debug for SsoConfig {
@@ -126,6 +135,7 @@ impl fmt::Debug for SsoConfig {
             .field("login_params", &self.login_params)
             .field("idp_logout", &self.idp_logout)
             .field("session_store", &self.session_store.is_some())
+            .field("tenant_resolver", &self.tenancy.resolver.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -175,6 +185,11 @@ impl SsoConfig {
     /// The logout route, `{base_path}/logout`.
     pub fn logout_path(&self) -> &str {
         &self.logout_path
+    }
+
+    /// The session route, `{base_path}/session`: who is signed in, as JSON.
+    pub fn session_path(&self) -> &str {
+        &self.session_path
     }
 
     /// Who must be signed in.

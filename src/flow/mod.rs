@@ -35,6 +35,9 @@ pub(crate) struct LoginParams {
     /// Set by the crate's own routes (the step-up guard), never by the query: wins over the
     /// configured prompt.
     pub(crate) prompt: Option<Prompt>,
+    /// The layer restarted an IdP-initiated sign-in as this login: where it lands is the
+    /// app's `idp_landing` hook's choice.
+    pub(crate) idp_initiated: bool,
 }
 
 /// The claims of a flow cookie's token. The wire names are short: the cookie travels on every
@@ -57,6 +60,8 @@ pub(crate) struct FlowClaims {
     selector: Option<(String, String)>,
     #[serde(rename = "xs", default)]
     cross_site: bool,
+    #[serde(rename = "idp", default, skip_serializing_if = "std::ops::Not::not")]
+    idp_initiated: bool,
     iat: u64,
     exp: u64,
 }
@@ -97,6 +102,11 @@ impl FlowClaims {
     /// Whether another site started the login, unconfirmed.
     pub(crate) fn cross_site(&self) -> bool {
         self.cross_site
+    }
+
+    /// Whether the login restarts an IdP-initiated sign-in.
+    pub(crate) fn idp_initiated(&self) -> bool {
+        self.idp_initiated
     }
 
     /// The selector the login started with.
@@ -189,6 +199,7 @@ impl Flows {
             return_to: safe_return_to(config, login.return_to.as_deref()),
             selector: Some((param.to_owned(), value.to_owned())),
             cross_site: login.cross_site,
+            idp_initiated: login.idp_initiated,
             iat: now,
             exp: now + self.lifetime.as_secs(),
         };
@@ -306,6 +317,7 @@ mod tests {
             return_to: Some("/x".into()),
             cross_site: false,
             prompt: None,
+            idp_initiated: false,
         };
         let response = flows.start(
             &config,

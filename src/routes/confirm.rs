@@ -8,6 +8,7 @@ use http::{HeaderMap, Response, StatusCode};
 use super::origin;
 use crate::core::Core;
 use crate::flow::{LoginParams, safe_return_to};
+use crate::pages::{ConfirmPage, Page};
 use crate::profile::Profile;
 use crate::response::{self, Action, OwnBody};
 use crate::selector::Selector;
@@ -69,6 +70,12 @@ pub(crate) fn page(
         }),
     );
     response::no_store(&mut response);
+    response.extensions_mut().insert(Page::Confirm(ConfirmPage {
+        selector: selector.clone(),
+        signed_in_as: signed_in_as.map(|current| current.email.clone()),
+        action,
+        message,
+    }));
     response
 }
 
@@ -87,5 +94,8 @@ fn confirm_action(core: &Core, selector: &Selector, params: &LoginParams) -> Str
         "return_to",
         &safe_return_to(&core.config, params.return_to.as_deref()),
     );
+    if params.idp_initiated {
+        query.append_pair("idp", "1");
+    }
     format!("{}?{}", core.config.login_path, query.finish())
 }

@@ -2,15 +2,18 @@
 //! protected path gives a caller without a session (which points browsers here).
 
 use std::fmt;
+use std::sync::Arc;
 
-use http::{Method, Request, Response, StatusCode};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
 
-use super::{confirm, origin};
+use super::{Answer, chooser, confirm, origin};
 use crate::admission::{self, AuditIds, Refusal};
 use crate::core::Core;
+use crate::domains::MAX_EMAIL_LEN;
 use crate::flow::LoginParams;
 use crate::response::{self, Caller, OwnBody, Reason};
 use crate::selector::Selector;
+use crate::tenant::Tenant;
 
 /// Queries longer than this are refused before parsing.
 pub(crate) const MAX_QUERY_LEN: usize = 8 * 1024;
@@ -31,7 +34,7 @@ impl LoginError {
         match self {
             LoginError::QueryTooLong => "The sign-in link is too long.",
             LoginError::SeveralSelectors => {
-                "Give exactly one of organization, connection or provider."
+                "Give exactly one of organization, connection, provider or email."
             }
             LoginError::InvalidSelector => "The organization, connection or provider is not valid.",
             LoginError::InvalidHint => "A sign-in hint is not valid.",
@@ -54,6 +57,8 @@ impl std::error::Error for LoginError {}
 #[derive(Debug, Default)]
 pub(crate) struct LoginQuery {
     pub(crate) selector: Option<Selector>,
+    /// The chooser's email, to route by its domain; empty when too long to be one.
+    pub(crate) email: Option<String>,
     pub(crate) params: LoginParams,
 }
 
@@ -80,7 +85,20 @@ impl LoginQuery {
             {
                 return Err(LoginError::InvalidSelector);
             }
+            if name == "email" {
+                let fits = value.len() <= MAX_EMAIL_LEN && !value.chars().any(char::is_control);
+                login.email = Some(if fits {
+                    value.into_owned()
+                } else {
+                    String::new()
+                });
+                continue;
+            }
             let params = &mut login.params;
+            if name == "idp" {
+                params.idp_initiated = value == "1";
+                continue;
+            }
             let (slot, max) = match &*name {
                 "login_hint" => (&mut params.login_hint, 320),
                 "domain_hint" => (&mut params.domain_hint, 253),
@@ -96,57 +114,98 @@ impl LoginQuery {
             }
             *slot = Some(value.into_owned());
         }
+        if login.selector.is_some() && login.email.is_some() {
+            return Err(LoginError::SeveralSelectors);
+        }
         Ok(login)
     }
 }
 
 /// `GET /auth/login`: a redirect to WorkOS with a new flow cookie, a confirmation page for a
-/// cross-site login that needs one, or a page saying why not: a selector that is not admitted
-/// gets a 403 page, with no flow started. `POST` is the confirmation.
-pub(crate) fn login<B>(core: &Core, request: &Request<B>) -> Response<OwnBody> {
+/// cross-site login that needs one, the sign-in chooser, or a page saying why not: a selector
+/// that is not admitted gets a 403 page, with no flow started. `POST` is the confirmation.
+///
+/// What it signs in with: the query's selector, else the `email`'s domain (through the domain
+/// router), else the request's tenant, else the default selector, else the chooser asks.
+pub(crate) fn login<B>(core: &Arc<Core>, request: &Request<B>) -> Answer {
     let confirmed = match *request.method() {
         Method::GET | Method::HEAD => false,
         Method::POST if origin::proven_same_origin(&core.config.origin, request.headers()) => true,
         Method::POST => {
             tracing::debug!("login confirmation refused: not a same-origin POST");
-            return response::page(
+            return Answer::Now(response::page(
                 StatusCode::FORBIDDEN,
                 "Cannot start sign-in",
                 "A sign-in can only be confirmed on this site.",
                 None,
-            );
+            ));
         }
-        _ => return response::method_not_allowed("GET"),
+        _ => return Answer::Now(response::method_not_allowed("GET")),
     };
     let headers = request.headers();
     let now = core.now();
-    let started = LoginQuery::parse(request.uri().query()).and_then(|login| {
-        let selector = login
-            .selector
-            .or_else(|| core.config.default_selector.clone())
-            .ok_or(LoginError::NoSelector)?;
-        if !core.admission.admits(&selector) {
-            return Ok(not_admitted(&selector));
+    let mut login = match LoginQuery::parse(request.uri().query()) {
+        Ok(login) => login,
+        Err(error) => return Answer::Now(refused(error)),
+    };
+    if let Some(selector) = &login.selector {
+        return Answer::Now(proceed(
+            core,
+            headers,
+            selector,
+            login.params,
+            confirmed,
+            now,
+        ));
+    }
+    if let Some(email) = login.email.take() {
+        if core.domains.is_some() {
+            return chooser::route_email(core, email, login.params, headers, confirmed);
         }
-        let mut params = login.params;
-        if !confirmed && confirm::required(core, headers, &selector, now) {
-            let current = confirm::live_user(core, headers, now);
-            return Ok(confirm::page(core, &selector, &params, current.as_ref()));
-        }
-        params.cross_site = !confirmed && origin::is_cross_site(&core.config.origin, headers);
-        Ok(core
-            .flows
-            .start(&core.config, &params, &selector, headers, now))
-    });
-    started.unwrap_or_else(|error| {
-        tracing::debug!(%error, "login request refused");
-        response::page(
-            StatusCode::BAD_REQUEST,
-            "Cannot start sign-in",
-            &error.to_string(),
-            None,
-        )
+        login.params.login_hint.get_or_insert(email);
+    }
+    let selector = core
+        .tenant_of(request)
+        .map(|tenant| tenant.selector().clone())
+        .or_else(|| core.config.default_selector.clone());
+    Answer::Now(match selector {
+        Some(selector) => proceed(core, headers, &selector, login.params, confirmed, now),
+        None if chooser::offered(core) => chooser::page(core, &login.params, None, None),
+        None => refused(LoginError::NoSelector),
     })
+}
+
+/// A login start for `selector`: refused if not admitted, stopped at the confirmation if
+/// another site started it and it needs one, else the redirect to WorkOS.
+pub(crate) fn proceed(
+    core: &Core,
+    headers: &HeaderMap,
+    selector: &Selector,
+    mut params: LoginParams,
+    confirmed: bool,
+    now: u64,
+) -> Response<OwnBody> {
+    if !core.admission.admits(selector) {
+        return not_admitted(selector);
+    }
+    if !confirmed && confirm::required(core, headers, selector, now) {
+        let current = confirm::live_user(core, headers, now);
+        return confirm::page(core, selector, &params, current.as_ref());
+    }
+    params.cross_site = !confirmed && origin::is_cross_site(&core.config.origin, headers);
+    core.flows
+        .start(&core.config, &params, selector, headers, now)
+}
+
+/// The 400 page of a login request that cannot start.
+fn refused(error: LoginError) -> Response<OwnBody> {
+    tracing::debug!(%error, "login request refused");
+    response::page(
+        StatusCode::BAD_REQUEST,
+        "Cannot start sign-in",
+        &error.to_string(),
+        None,
+    )
 }
 
 /// The page for a login (or a restart) naming an organization, connection or provider this app
@@ -174,12 +233,14 @@ pub(crate) fn sign_in_required<B>(
     let mut login = core.config.login_path.clone();
     if caller == Caller::Browser {
         let here = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        // On a tenant's request the login is the tenant's, whatever its path.
+        if let Some(tenant) = request.extensions().get::<Tenant>() {
+            let (name, value) = tenant.selector().param();
+            query.append_pair(name, value);
+        }
         login.push('?');
-        login.push_str(
-            &form_urlencoded::Serializer::new(String::new())
-                .append_pair("return_to", here)
-                .finish(),
-        );
+        login.push_str(&query.append_pair("return_to", here).finish());
     }
     response::unauthenticated(caller, &login, reason)
 }
@@ -223,6 +284,18 @@ mod tests {
         );
         let long = format!("return_to=/{}", "a".repeat(MAX_QUERY_LEN));
         assert_eq!(refused(&long), Some(LoginError::QueryTooLong));
+        let email = LoginQuery::parse(Some("email=a%40b.test&return_to=%2Fx&idp=1")).unwrap();
+        assert_eq!(email.email.as_deref(), Some("a@b.test"));
+        assert!(email.selector.is_none() && email.params.idp_initiated);
+        assert_eq!(
+            refused("email=a%40b.test&organization=org_1"),
+            Some(LoginError::SeveralSelectors)
+        );
+        let long = format!("email={}%40b.test", "a".repeat(MAX_EMAIL_LEN));
+        assert_eq!(
+            LoginQuery::parse(Some(&long)).unwrap().email.as_deref(),
+            Some("")
+        );
         let odd = LoginQuery::parse(Some("return_to=%2Fa%0d%0aSet-Cookie:x")).unwrap();
         assert_eq!(odd.params.return_to.as_deref(), Some("/a\r\nSet-Cookie:x"));
     }

@@ -1,11 +1,14 @@
-//! The routes the layer answers itself, one file each: login, callback, logout.
+//! The routes the layer answers itself, one file each: login (and its chooser), callback,
+//! logout, session.
 
 pub(crate) mod callback;
+mod chooser;
 mod confirm;
 mod idp_logout;
 pub(crate) mod login;
 pub(crate) mod logout;
 mod origin;
+mod session;
 pub(crate) mod step_up;
 
 use std::future::Future;
@@ -14,6 +17,7 @@ use std::sync::Arc;
 use http::{Request, Response};
 
 use crate::core::{Core, Route};
+use crate::pages::{Page, Pages};
 use crate::response::OwnBody;
 use crate::store::BoxFuture;
 
@@ -31,9 +35,40 @@ impl Answer {
 
 /// Answers a request to one of the SSO routes.
 pub(crate) fn answer<B>(core: &Arc<Core>, route: Route, request: &Request<B>) -> Answer {
-    match route {
-        Route::Login => Answer::Now(login::login(core, request)),
+    let answer = match route {
+        Route::Login => login::login(core, request),
         Route::Callback => callback::callback(core, request),
         Route::Logout => logout::logout(core, request),
+        Route::Session => session::session(core, request),
+    };
+    match core.pages.clone() {
+        None => answer,
+        Some(pages) => match answer {
+            Answer::Now(response) => Answer::Now(rendered(pages.as_ref(), response)),
+            Answer::Later(future) => {
+                Answer::later(async move { rendered(pages.as_ref(), future.await) })
+            }
+        },
     }
+}
+
+/// `response` with the app's own HTML if it is a page the app renders (the guards' 403 page).
+pub(crate) fn with_pages(core: &Core, response: Response<OwnBody>) -> Response<OwnBody> {
+    match &core.pages {
+        Some(pages) => rendered(pages.as_ref(), response),
+        None => response,
+    }
+}
+
+/// The app's own HTML for a page the layer is about to send, if it renders one; status and
+/// headers stay the layer's.
+fn rendered(pages: &dyn Pages, mut response: Response<OwnBody>) -> Response<OwnBody> {
+    let Some(page) = response.extensions_mut().remove::<Page>() else {
+        return response;
+    };
+    if let Some(html) = pages.render(&page) {
+        *response.body_mut() = OwnBody::from(html);
+        response.headers_mut().remove(http::header::CONTENT_LENGTH);
+    }
+    response
 }

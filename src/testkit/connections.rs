@@ -12,17 +12,11 @@ use super::state::{Shared, lock};
 /// second apart in seed order, so `order` has something to sort by.
 fn connection_json(seed: &Seed, index: usize) -> Value {
     let connection = &seed.connections[index];
-    let mut domains: Vec<&str> = connection
-        .users
+    let domains: Vec<Value> = connection
+        .domains
         .iter()
-        .filter_map(|user| user.email.rsplit_once('@').map(|(_, domain)| domain))
-        .collect();
-    domains.dedup();
-    let domains: Vec<Value> = domains
-        .iter()
-        .enumerate()
-        .map(|(i, domain)| {
-            json!({ "object": "connection_domain", "id": format!("org_domain_{}_{i}", connection.id), "domain": domain })
+        .map(|domain| {
+            json!({ "object": "connection_domain", "id": format!("conn_domain_{}_{domain}", connection.id), "domain": domain })
         })
         .collect();
     let at = format!(
@@ -36,8 +30,8 @@ fn connection_json(seed: &Seed, index: usize) -> Value {
         "organization_id": connection.organization_id,
         "connection_type": connection.connection_type,
         "name": connection.organization_name.clone().unwrap_or_else(|| connection.connection_type.clone()),
-        "state": "active",
-        "status": "linked",
+        "state": connection.state,
+        "status": if connection.state == "active" { "linked" } else { "unlinked" },
         "domains": domains,
         "created_at": at,
         "updated_at": at,
@@ -96,11 +90,8 @@ pub(super) fn list(shared: &Shared, uri: &Uri) -> Reply {
                 && params
                     .get("connection_type")
                     .is_none_or(|kind| c.connection_type == kind)
-                && domain.is_none_or(|domain| {
-                    c.users
-                        .iter()
-                        .any(|u| u.email.rsplit_once('@').is_some_and(|(_, d)| d == domain))
-                })
+                && domain
+                    .is_none_or(|domain| c.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)))
         })
         .collect();
     if !ascending {

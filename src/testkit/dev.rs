@@ -11,8 +11,9 @@ use crate::{Selector, SsoConfig, SsoConfigBuilder};
 /// With `WORKOS_API_KEY` and `WORKOS_CLIENT_ID` set, the configuration comes from the
 /// environment ([`SsoConfig::builder_from_env`]) and talks to the real WorkOS; otherwise a
 /// [`MockWorkOs`] is started and the configuration points at it, with Acme's organization as the
-/// default selector (unless an `SSO_DEFAULT_*` variable names another); like any default, it is
-/// the one selector admitted unless the app admits more. Either way a missing
+/// default selector (unless an `SSO_DEFAULT_*` variable names another, or `SSO_CHOOSER=1` asks
+/// for none, so that `/auth/login` shows the sign-in chooser); like any default, it is the one
+/// selector admitted unless the app admits more. Either way a missing
 /// `WORKOS_REDIRECT_URI` defaults to `redirect_uri` and a missing `SSO_SESSION_SECRET` is replaced by a random one that lives as long as the process
 /// (sessions end at restart): both are said in [`notes`](Self::notes).
 #[derive(Debug)]
@@ -43,7 +44,13 @@ impl DevSetup {
                 .api_key(fake.api_key())
                 .client_id(fake.client_id())
                 .api_base_url(fake.base_url());
-            if ![
+            let chooser = std::env::var("SSO_CHOOSER").is_ok_and(|v| v.trim() == "1");
+            if chooser {
+                notes.push(
+                    "SSO_CHOOSER=1: no default organization; /auth/login shows the sign-in chooser."
+                        .to_owned(),
+                );
+            } else if ![
                 "SSO_DEFAULT_ORGANIZATION",
                 "SSO_DEFAULT_CONNECTION",
                 "SSO_DEFAULT_PROVIDER",

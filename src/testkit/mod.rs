@@ -3,9 +3,11 @@
 //! [`MockWorkOs`] is a real HTTP server on `127.0.0.1` that speaks the parts of the WorkOS API this
 //! crate uses: `GET /sso/authorize` (with a clickable test sign-in page), `POST /sso/token`,
 //! `GET /sso/profile`, IdP logout (`POST /sso/logout/authorize`, `GET /sso/logout`, for
-//! `GenericOIDC` connections as WorkOS), the Connections API (`GET /connections` with filters
-//! and cursor pages, `GET`/`DELETE /connections/{id}`) and `POST /portal/generate_link`; all
-//! but the Logout Redirect want `Authorization: Bearer <API key>`. It knows a few seeded organizations, connections and users ([`Seed`]),
+//! `GenericOIDC` connections as WorkOS), the Connections API (`GET /connections` with filters,
+//! `domain` among them, and cursor pages, `GET`/`DELETE /connections/{id}`), `GET
+//! /organizations` (filter `domains`, what domain routing may ask) and `POST
+//! /portal/generate_link`; all but the Logout Redirect want `Authorization: Bearer <API key>`.
+//! It knows a few seeded organizations, connections (with their domains) and users ([`Seed`]),
 //! checks client credentials, single-use codes, code lifetimes and PKCE as WorkOS does, and can be
 //! told to misbehave per endpoint ([`Fault`]) to test error handling.
 //!
@@ -45,6 +47,7 @@
 mod api;
 mod connections;
 mod dev;
+mod directory;
 mod logout;
 mod page;
 mod portal;
@@ -199,10 +202,13 @@ pub enum Endpoint {
     LogoutAuthorize,
     /// `GET /sso/logout`, the Logout Redirect.
     Logout,
-    /// `GET /connections`, `GET` and `DELETE /connections/{id}`.
+    /// `GET /connections` (filters `domain`, `organization_id`, `connection_type`), `GET` and
+    /// `DELETE /connections/{id}`.
     Connections,
     /// `POST /portal/generate_link`.
     Portal,
+    /// `GET /organizations`, the list (filter `domains`).
+    Organizations,
 }
 
 /// A way for an endpoint to misbehave, set with [`MockWorkOs::set_fault`].

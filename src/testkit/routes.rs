@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::seed::{Seed, UserRef};
 use super::state::{ACCESS_TOKEN_LIFETIME, Authorization, Pending, Shared};
-use super::{Endpoint, Fault, page};
+use super::{Endpoint, Fault, directory, page};
 
 pub(super) type Reply = Response<Full<Bytes>>;
 
@@ -32,6 +32,7 @@ enum Route {
     Approve,
     Token,
     Profile,
+    Organizations,
 }
 
 impl Route {
@@ -41,6 +42,7 @@ impl Route {
             (&Method::GET, APPROVE_PATH) => Some(Route::Approve),
             (&Method::POST, "/sso/token") => Some(Route::Token),
             (&Method::GET, "/sso/profile") => Some(Route::Profile),
+            (&Method::GET, "/organizations") => Some(Route::Organizations),
             _ => None,
         }
     }
@@ -50,6 +52,7 @@ impl Route {
             Route::Authorize | Route::Approve => Endpoint::Authorize,
             Route::Token => Endpoint::Token,
             Route::Profile => Endpoint::Profile,
+            Route::Organizations => Endpoint::Organizations,
         }
     }
 }
@@ -81,6 +84,9 @@ pub(super) async fn handle(shared: &Shared, request: Request<Incoming>) -> Reply
         Route::Approve => approve(shared, &params),
         Route::Token => token(shared, request, profile_override).await,
         Route::Profile => profile(shared, request.headers()),
+        Route::Organizations => {
+            directory::list_organizations(&shared.seed, request.uri(), request.headers())
+        }
     }
 }
 
@@ -210,6 +216,8 @@ fn select_connections(
         ));
     };
     let selected: Vec<usize> = (seed.connections.iter().enumerate())
+        // As WorkOS: only an active connection signs anyone in.
+        .filter(|(_, connection)| connection.state == "active")
         .filter(|(_, connection)| match selector {
             "connection" => connection.id == value,
             "organization" => connection.organization_id.as_deref() == Some(value),

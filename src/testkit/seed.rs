@@ -28,6 +28,12 @@ pub struct SeedConnection {
     pub connection_type: String,
     /// The users who can sign in through this connection.
     pub users: Vec<SeedUser>,
+    /// The email domains of the connection (and of its organization), as the directory lists
+    /// them.
+    pub domains: Vec<String>,
+    /// The connection's WorkOS `state`: `active`, or `inactive`, `draft`, ... (then the fake
+    /// refuses to sign in through it, as WorkOS does).
+    pub state: String,
 }
 
 /// One user of a [`SeedConnection`], the source of the profile the fake returns.
@@ -51,9 +57,10 @@ pub struct SeedUser {
 }
 
 impl Default for Seed {
-    /// Client `client_01TESTKIT`, API key `sk_test_testkit_not_a_real_key`, and three connections:
-    /// Acme Corp on Okta SAML (alice@example.com, admin; bob@example.com, member), Globex on Entra
-    /// ID SAML (carol@globex.test, dave@globex.test), and Google OAuth without an organization
+    /// Client `client_01TESTKIT`, API key `sk_test_testkit_not_a_real_key`, and three active
+    /// connections: Acme Corp on Okta SAML (domain `example.com`: alice@example.com, admin;
+    /// bob@example.com, member), Globex on Entra ID SAML (domain `globex.test`:
+    /// carol@globex.test, dave@globex.test), and Google OAuth without an organization or domain
     /// (erin@gmail.test).
     fn default() -> Seed {
         Seed {
@@ -82,6 +89,8 @@ impl Default for Seed {
                             ..user("prof_01BOB", "bob@example.com", "Bob Builder", "00u1bob")
                         },
                     ],
+                    domains: vec!["example.com".into()],
+                    state: "active".into(),
                 },
                 SeedConnection {
                     id: "conn_01GLOBEXENTRA".into(),
@@ -102,6 +111,8 @@ impl Default for Seed {
                             "5d3c1a2b-0000-4000-8000-00000000da01",
                         ),
                     ],
+                    domains: vec!["globex.test".into()],
+                    state: "active".into(),
                 },
                 SeedConnection {
                     id: "conn_01GOOGLE".into(),
@@ -114,6 +125,8 @@ impl Default for Seed {
                         "Erin Example",
                         "104000000000000000001",
                     )],
+                    domains: Vec::new(),
+                    state: "active".into(),
                 },
             ],
         }

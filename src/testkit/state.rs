@@ -28,7 +28,7 @@ pub(super) const ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(600);
 pub(super) struct Shared {
     pub(super) seed: Seed,
     faults: Mutex<HashMap<Endpoint, Fault>>,
-    requests: [AtomicUsize; 7],
+    requests: [AtomicUsize; 8],
     /// What the API-key endpoints remember (`api.rs`).
     pub(super) api: super::api::ApiState,
     store: Mutex<Store>,
@@ -110,6 +110,7 @@ fn index(endpoint: Endpoint) -> usize {
         Endpoint::Logout => 4,
         Endpoint::Connections => 5,
         Endpoint::Portal => 6,
+        Endpoint::Organizations => 7,
     }
 }
 

@@ -16,11 +16,12 @@ use super::login::{MAX_QUERY_LEN, not_admitted};
 use super::{Answer, confirm};
 use crate::config::IdpInitiatedLogin;
 use crate::core::Core;
-use crate::flow::{FlowClaims, FlowLookup, LoginParams};
+use crate::flow::{FlowClaims, FlowLookup, LoginParams, safe_return_to};
 use crate::profile::Profile;
 use crate::response::{self, OwnBody};
 use crate::secret::AuthorizationCode;
 use crate::selector::Selector;
+use crate::tenant::Tenant;
 
 /// The callback's first, synchronous step.
 pub(crate) enum Callback {
@@ -82,7 +83,11 @@ pub(crate) fn callback<B>(core: &Arc<Core>, request: &Request<B>) -> Answer {
         private(&mut refused);
         return Answer::Now(refused);
     }
-    match begin(core, request.uri().query(), request.headers()) {
+    let tenant = match core.config.idp_initiated_login {
+        IdpInitiatedLogin::RestartWithTenant => core.tenant_of(request),
+        _ => None,
+    };
+    match begin_for(core, request.uri().query(), request.headers(), tenant) {
         Callback::Respond(response) => Answer::Now(response),
         Callback::Exchange(exchange) => match core.exchanges.try_take() {
             Some(slot) => {
@@ -98,8 +103,20 @@ pub(crate) fn callback<B>(core: &Arc<Core>, request: &Request<B>) -> Answer {
     }
 }
 
-/// Checks everything that needs no network: query, state, flow cookie.
+/// Checks everything that needs no network: query, state, flow cookie (the fuzz targets' entry).
+#[cfg(fuzzing)]
 pub(crate) fn begin(core: &Core, query: Option<&str>, headers: &HeaderMap) -> Callback {
+    begin_for(core, query, headers, None)
+}
+
+/// Checks everything that needs no network: query, state, flow cookie; `tenant` is the
+/// callback request's when `RestartWithTenant` is configured.
+fn begin_for(
+    core: &Core,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    tenant: Option<Tenant>,
+) -> Callback {
     let now = core.now();
     let Some(query) = CallbackQuery::parse(query) else {
         return Callback::Respond(failed(core, "The sign-in response is malformed.", None));
@@ -157,9 +174,13 @@ pub(crate) fn begin(core: &Core, query: Option<&str>, headers: &HeaderMap) -> Ca
         return respond(failed(core, "The sign-in response is incomplete.", None));
     };
     match lookup {
-        None | Some(FlowLookup::Missing) => {
-            respond(unsolicited(core, query.state.is_some(), headers, now))
-        }
+        None | Some(FlowLookup::Missing) => respond(unsolicited(
+            core,
+            query.state.is_some(),
+            headers,
+            now,
+            tenant,
+        )),
         Some(FlowLookup::Expired { .. }) => respond(expired(core, None)),
         Some(FlowLookup::Invalid { .. }) => respond(failed(
             core,
@@ -223,7 +244,8 @@ pub(crate) async fn finish(core: Arc<Core>, exchange: Exchange) -> Response<OwnB
             }
             Ok((token, claims)) => {
                 tracing::info!(profile_id = %claims.sub, connection_id = %claims.profile.connection_id, "signed in through WorkOS");
-                let mut response = response::redirect(StatusCode::SEE_OTHER, flow.return_to());
+                let landing = landing(&core, &flow, &claims.profile);
+                let mut response = response::redirect(StatusCode::SEE_OTHER, &landing);
                 response.headers_mut().append(
                     header::SET_COOKIE,
                     core.sessions.cookie(&token, claims.exp, claims.iat),
@@ -243,12 +265,25 @@ pub(crate) async fn finish(core: Arc<Core>, exchange: Exchange) -> Response<OwnB
 
 /// A code with no flow of this browser behind it: IdP-initiated, forged, replayed, or from
 /// another browser. Never exchanged; restarted as SP-initiated only where configured.
-fn unsolicited(core: &Core, had_state: bool, headers: &HeaderMap, now: u64) -> Response<OwnBody> {
+fn unsolicited(
+    core: &Core,
+    had_state: bool,
+    headers: &HeaderMap,
+    now: u64,
+    tenant: Option<Tenant>,
+) -> Response<OwnBody> {
     let restart_with = match core.config.idp_initiated_login {
         IdpInitiatedLogin::RestartWithDefaultSelector => core.config.default_selector.clone(),
+        IdpInitiatedLogin::RestartWithTenant => tenant.map(|t| t.selector().clone()),
         IdpInitiatedLogin::Reject => None,
     };
     match restart_with {
+        // The tenant's selector must be admitted like any other.
+        Some(selector) if !had_state && !core.admission.admits(&selector) => {
+            let mut refused = not_admitted(&selector);
+            private(&mut refused);
+            refused
+        }
         // A login this layer started always comes back with a `state`: restart only callbacks
         // without one, so a client that keeps no cookies is restarted at most once.
         Some(selector) if !had_state => restart(core, selector, headers, now),
@@ -271,6 +306,7 @@ fn unsolicited(core: &Core, had_state: bool, headers: &HeaderMap, now: u64) -> R
 fn restart(core: &Core, selector: Selector, headers: &HeaderMap, now: u64) -> Response<OwnBody> {
     let params = LoginParams {
         cross_site: true,
+        idp_initiated: true,
         ..LoginParams::default()
     };
     let mut response = if confirm::required(core, headers, &selector, now) {
@@ -312,7 +348,21 @@ fn confirm_replacement(
     };
     let params = LoginParams {
         return_to: Some(flow.return_to().to_owned()),
+        idp_initiated: flow.idp_initiated(),
         ..LoginParams::default()
     };
     confirm::page(core, &selector, &params, live_user)
+}
+
+/// Where a sign-in lands: the flow's `return_to`, or for a restarted IdP-initiated sign-in
+/// what the app's `idp_landing` hook picks from the profile (made safe like any `return_to`).
+fn landing(core: &Core, flow: &FlowClaims, profile: &Profile) -> String {
+    let hook = core.config.tenancy.landing.as_ref();
+    match hook
+        .filter(|_| flow.idp_initiated())
+        .and_then(|hook| hook(profile))
+    {
+        Some(path) => safe_return_to(&core.config, Some(&path)),
+        None => flow.return_to().to_owned(),
+    }
 }

@@ -419,3 +419,51 @@ async fn c3_the_api_key_travels_only_in_the_token_request_body() {
     assert_eq!(token_requests, 2, "two exchanges were made");
     assert_eq!(total, 5, "three authorize requests and two exchanges");
 }
+
+#[tokio::test]
+async fn c3_domain_look_ups_send_the_api_key_only_as_a_bearer_header() {
+    let workos = MockWorkOs::start().await.unwrap();
+    let recorder =
+        recording_proxy(workos.base_url().trim_start_matches("http://").to_owned()).await;
+    let key = workos.api_key().to_owned();
+    let app = harness::start_with(workos, |b| {
+        b.api_base_url(&recorder.base)
+            .allow_any_organization()
+            .route_domains_through_workos()
+    })
+    .await;
+    for email in ["alice%40example.com", "x%40nowhere.test"] {
+        let answer = Browser::new()
+            .get(&app.url(&format!("/auth/login?email={email}")))
+            .await;
+        let location = answer
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_owned());
+        assert!(!location.unwrap_or_default().contains(&key));
+    }
+    let recorded: Vec<Vec<u8>> = recorder
+        .connections
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|c| c.lock().unwrap().clone())
+        .collect();
+    let encoded: String = form_urlencoded::byte_serialize(key.as_bytes()).collect();
+    let mut look_ups = 0;
+    for (head, body) in recorded.iter().flat_map(|bytes| requests(bytes)) {
+        assert!(head.starts_with("GET /connections?domain="), "{head}");
+        look_ups += 1;
+        let (request_line, headers) = head.split_once("\r\n").unwrap();
+        assert!(!request_line.contains(&key) && !request_line.contains(&encoded));
+        let with_key: Vec<&str> = headers.lines().filter(|l| l.contains(&key)).collect();
+        assert_eq!(with_key.len(), 1, "{head}");
+        assert!(
+            with_key[0].eq_ignore_ascii_case(&format!("authorization: Bearer {key}")),
+            "{}",
+            with_key[0]
+        );
+        assert!(body.is_empty());
+    }
+    assert_eq!(look_ups, 2);
+}

@@ -1,9 +1,10 @@
 //! The properties of SECURITY.md, a file per topic; each test is named after its row (S1-S13,
-//! R1-R3, T1-T11, W1-W6, C1-C3, A1-A6, V1-V3, X1-X5), and SECURITY.md names the file of each.
+//! R1-R3, T1-T11, W1-W6, C1-C3, A1-A6, V1-V3, X1-X5, M1-M5), and SECURITY.md names the file of each.
 
 mod abuse;
 mod admission;
 mod callback_state;
+mod chooser;
 mod config_and_secrets;
 mod error_and_idp_initiated_callbacks;
 mod flow_cookies;

@@ -28,6 +28,8 @@ pub fn seed_with_oidc() -> Seed {
             role: Some("admin".into()),
             groups: Vec::new(),
         }],
+        domains: vec!["initech.test".into()],
+        state: "active".into(),
     });
     seed
 }

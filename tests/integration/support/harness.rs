@@ -89,6 +89,15 @@ pub async fn start_with_base(
     workos: MockWorkOs,
     configure: impl FnOnce(&str, SsoConfigBuilder) -> SsoConfigBuilder,
 ) -> App {
+    start_app(workos, routes(), configure).await
+}
+
+/// Like [`start_with_base`], with the app's own routes instead of the harness's.
+pub async fn start_app(
+    workos: MockWorkOs,
+    routes: Router,
+    configure: impl FnOnce(&str, SsoConfigBuilder) -> SsoConfigBuilder,
+) -> App {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let clock_offset = Arc::new(AtomicU64::new(0));
@@ -101,7 +110,7 @@ pub async fn start_with_base(
             .build()
             .expect("valid test config"),
     );
-    let app = routes().layer(layer.clone());
+    let app = routes.layer(layer.clone());
     let server = tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });

@@ -1,0 +1,211 @@
+//! Domain routing through the WorkOS API: an email domain's active connections
+//! (`GET /connections?domain=`), narrowed to what the app admits, behind a bounded, expiring
+//! cache (`cache.rs`), a cap on look-ups at once and a deadline, so neither a burst of logins
+//! nor a WorkOS outage holds the chooser up.
+
+mod cache;
+
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+use crate::admission::Admission;
+use crate::config::SsoConfig;
+use crate::domains::{DomainLookupError, DomainRouter};
+use crate::limit::Slots;
+use crate::secret::ApiKey;
+use crate::selector::Selector;
+use crate::store::BoxFuture;
+
+use cache::DomainCache;
+
+/// The most bytes of one list page the crate reads.
+const MAX_PAGE_BYTES: usize = 512 * 1024;
+/// The most pages one look-up reads (100 connections each).
+const MAX_PAGES: usize = 5;
+
+/// A [`DomainRouter`] asking WorkOS.
+pub(crate) struct WorkOsDomains {
+    http: reqwest::Client,
+    url: String,
+    api_key: ApiKey,
+    admission: Admission,
+    cache: DomainCache,
+    lookups: Slots,
+    timeout: Duration,
+}
+
+#[derive(Deserialize)]
+struct List {
+    #[serde(default)]
+    data: Vec<Connection>,
+    #[serde(default)]
+    list_metadata: Option<Metadata>,
+}
+
+#[derive(Deserialize)]
+struct Connection {
+    id: String,
+    #[serde(default)]
+    organization_id: Option<String>,
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    domains: Vec<Domain>,
+}
+
+#[derive(Deserialize)]
+struct Domain {
+    domain: String,
+}
+
+#[derive(Deserialize)]
+struct Metadata {
+    #[serde(default)]
+    after: Option<String>,
+}
+
+impl WorkOsDomains {
+    pub(crate) fn new(config: &SsoConfig) -> Self {
+        let bounds = config.tenancy.cache;
+        Self {
+            http: config.http.clone(),
+            url: format!("{}/connections", config.api_base_url),
+            api_key: config.api_key.clone(),
+            admission: Admission::new(config),
+            cache: DomainCache::new(bounds),
+            lookups: Slots::new(bounds.max_concurrent),
+            timeout: bounds.timeout,
+        }
+    }
+
+    /// Every page of the domain's connections, then the one admitted selector they name.
+    async fn fetch(&self, domain: &str) -> Result<Option<Selector>, DomainLookupError> {
+        let Some(_slot) = self.lookups.try_take() else {
+            tracing::warn!("too many domain look-ups at once; chooser answered busy");
+            return Err(DomainLookupError::Busy);
+        };
+        let pages = async {
+            let mut found = Vec::new();
+            let mut after: Option<String> = None;
+            for _ in 0..MAX_PAGES {
+                let list = self.page(domain, after.as_deref()).await?;
+                for selector in self.admitted(domain, list.data) {
+                    if !found.contains(&selector) {
+                        found.push(selector);
+                    }
+                }
+                after = list.list_metadata.and_then(|m| m.after);
+                if after.is_none() {
+                    break;
+                }
+            }
+            Ok(found)
+        };
+        let mut found = match tokio::time::timeout(self.timeout, pages).await {
+            Ok(found) => found?,
+            Err(_) => {
+                tracing::warn!("WorkOS domain look-up timed out");
+                return Err(DomainLookupError::Timeout);
+            }
+        };
+        match found.len() {
+            0 | 1 => Ok(found.pop()),
+            several => {
+                tracing::warn!(
+                    tenants = several,
+                    "an email domain belongs to several admitted tenants; not routed"
+                );
+                Ok(None)
+            }
+        }
+    }
+
+    /// One page of `GET /connections?domain=`.
+    async fn page(&self, domain: &str, after: Option<&str>) -> Result<List, DomainLookupError> {
+        let url = {
+            let mut query = form_urlencoded::Serializer::new(String::new());
+            query
+                .append_pair("domain", domain)
+                .append_pair("limit", "100");
+            if let Some(after) = after {
+                query.append_pair("after", after);
+            }
+            format!("{}?{}", self.url, query.finish())
+        };
+        // The API key travels only in the `Authorization` header (SECURITY.md C3).
+        let mut response = self
+            .http
+            .get(url)
+            .bearer_auth(self.api_key.expose())
+            .header(http::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(classify)?;
+        let status = response.status();
+        if !status.is_success() {
+            tracing::warn!(
+                status = status.as_u16(),
+                "WorkOS refused the domain look-up"
+            );
+            return Err(DomainLookupError::Unavailable);
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(classify)? {
+            if body.len() + chunk.len() > MAX_PAGE_BYTES {
+                tracing::warn!("WorkOS connection list too large");
+                return Err(DomainLookupError::Unavailable);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        serde_json::from_slice(&body).map_err(|_| {
+            tracing::warn!("WorkOS connection list is not the expected JSON");
+            DomainLookupError::Unavailable
+        })
+    }
+
+    /// What the active connections of `domain` sign in with: their organization if admitted,
+    /// else the connection if admitted.
+    fn admitted(&self, domain: &str, connections: Vec<Connection>) -> Vec<Selector> {
+        connections
+            .into_iter()
+            .filter(|c| c.state.as_deref() == Some("active"))
+            // The filter is WorkOS's; the domain is checked here again all the same.
+            .filter(|c| {
+                c.domains
+                    .iter()
+                    .any(|d| d.domain.eq_ignore_ascii_case(domain))
+            })
+            .filter_map(|c| {
+                let organization = c
+                    .organization_id
+                    .and_then(|id| Selector::organization(id).ok())
+                    .filter(|org| self.admission.admits(org));
+                organization.or_else(|| {
+                    Selector::connection(c.id)
+                        .ok()
+                        .filter(|conn| self.admission.admits(conn))
+                })
+            })
+            .collect()
+    }
+}
+
+impl DomainRouter for WorkOsDomains {
+    fn route<'a>(
+        &'a self,
+        domain: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Selector>, DomainLookupError>> {
+        Box::pin(self.cache.get(domain, Instant::now, || self.fetch(domain)))
+    }
+}
+
+fn classify(error: reqwest::Error) -> DomainLookupError {
+    if error.is_timeout() {
+        tracing::warn!("WorkOS domain look-up timed out");
+        DomainLookupError::Timeout
+    } else {
+        tracing::warn!(connect = error.is_connect(), "WorkOS domain look-up failed");
+        DomainLookupError::Unavailable
+    }
+}

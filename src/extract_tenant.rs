@@ -1,0 +1,77 @@
+//! The axum extractor of the request's [`Tenant`]: `Tenant` where every request has one,
+//! `Option<Tenant>` where some may not.
+
+use std::fmt;
+
+use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum_core::response::{IntoResponse, Response};
+use http::request::Parts;
+use http::{HeaderValue, StatusCode, header};
+
+use crate::core::layer_ran;
+use crate::tenant::Tenant;
+
+/// Why a [`Tenant`] could not be extracted: a response, 404 (the request belongs to no
+/// tenant) or 500 (the layer did not run), with a small JSON body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TenantRejection {
+    /// The tenant resolver found no tenant for this request: 404.
+    NoTenant,
+    /// `SsoLayer` did not run for this request: 500.
+    LayerMissing,
+}
+
+impl TenantRejection {
+    fn parts(self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            TenantRejection::NoTenant => (StatusCode::NOT_FOUND, "no_tenant", "no such tenant"),
+            TenantRejection::LayerMissing => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "sso_layer_missing",
+                "no Tenant in the request: is `SsoLayer` installed with `.layer()` and a `tenant_resolver` configured?",
+            ),
+        }
+    }
+}
+
+impl fmt::Display for TenantRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.parts().2)
+    }
+}
+
+impl std::error::Error for TenantRejection {}
+
+impl IntoResponse for TenantRejection {
+    fn into_response(self) -> Response {
+        let (status, code, message) = self.parts();
+        let body = serde_json::json!({ "error": code, "message": message });
+        let mut response = (status, body.to_string()).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        response
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Tenant {
+    type Rejection = TenantRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let tenant = <Tenant as OptionalFromRequestParts<S>>::from_request_parts(parts, state);
+        tenant.await?.ok_or(TenantRejection::NoTenant)
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for Tenant {
+    type Rejection = TenantRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
+        if !layer_ran(&parts.extensions) {
+            return Err(TenantRejection::LayerMissing);
+        }
+        Ok(parts.extensions.get::<Tenant>().cloned())
+    }
+}
