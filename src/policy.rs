@@ -47,10 +47,16 @@ impl PathPolicy {
 /// `%2e`, double-encoded, overlong UTF-8 or IIS `%u`), `;` parameters (`..;` is `..` to
 /// servlet containers), backslashes, encoded slashes and NUL. Such paths are never public.
 fn is_ambiguous(path: &str) -> bool {
-    if path.contains([';', '\\']) || path.split('/').any(|seg| seg == "." || seg == "..") {
+    // Byte searches first: most paths have none of these, and this runs on every request.
+    let bytes = path.as_bytes();
+    if memchr::memchr2(b';', b'\\', bytes).is_some() {
         return true;
     }
-    if !path.contains('%') {
+    let dots = memchr::memchr(b'.', bytes).is_some();
+    if dots && path.split('/').any(|seg| seg == "." || seg == "..") {
+        return true;
+    }
+    if memchr::memchr(b'%', bytes).is_none() {
         return false;
     }
     let lower = path.to_ascii_lowercase();

@@ -89,12 +89,12 @@ impl<S> SsoService<S> {
         ReqBody: Send + 'static,
     {
         let core = &self.core;
-        let now = core.now();
-        let verified = match core.sessions.presented(request.headers()) {
-            Presented::None => Err(Reason::Missing),
-            Presented::Ambiguous => Err(Reason::Invalid),
-            Presented::Cookie(token) => verify(core, token, SessionSource::Cookie, now),
-            Presented::Bearer(token) => verify(core, token, SessionSource::Bearer, now),
+        // The clock is read only when there is a session to check.
+        let (verified, now) = match core.sessions.presented(request.headers()) {
+            Presented::None => (Err(Reason::Missing), 0),
+            Presented::Ambiguous => (Err(Reason::Invalid), 0),
+            Presented::Cookie(token) => verify(core, token, SessionSource::Cookie),
+            Presented::Bearer(token) => verify(core, token, SessionSource::Bearer),
         };
         // Tenants (src/tenant.rs): nothing runs, nothing allocates, without a resolver.
         let verified = match &core.tenants {
@@ -155,20 +155,21 @@ impl<S> SsoService<S> {
 }
 
 /// The session `token` presented as `source`, verified (or found in the cache of verified
-/// tokens), or why there is none.
+/// tokens), or why there is none; with the time it was checked at.
 fn verify(
     core: &Core,
     token: &str,
     source: SessionSource,
-    now: u64,
-) -> Result<(Arc<CachedSession>, SessionSource), Reason> {
-    match core.sessions.authenticate(token, source, now) {
+) -> (Result<(Arc<CachedSession>, SessionSource), Reason>, u64) {
+    let now = core.now();
+    let verified = match core.sessions.authenticate(token, source, now) {
         Ok(cached) => Ok((cached, source)),
         Err(error) => {
             tracing::debug!(?error, "session token refused");
             Err(Reason::Invalid)
         }
-    }
+    };
+    (verified, now)
 }
 
 /// What the revocation check's answer means for a request whose verified session is in its

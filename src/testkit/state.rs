@@ -3,7 +3,7 @@
 //! Everything sits behind plain mutexes that are never held across an `.await`, and every map is
 //! bounded in size and age.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -158,10 +158,13 @@ pub(super) struct IssuedCode {
 }
 
 /// A map whose entries expire `lifetime` after insertion and which never holds more than
-/// [`CAPACITY`] entries (the oldest goes first).
+/// [`CAPACITY`] entries (the oldest goes first). Entries are kept in insertion order too, which
+/// is their order of expiry, so making room costs the same however full the map is: a burst of
+/// sign-ins fills it with tokens nobody asks for again.
 pub(super) struct Expiring<T> {
     lifetime: Duration,
     entries: HashMap<String, (Instant, T)>,
+    order: VecDeque<(Instant, String)>,
 }
 
 impl<T> Expiring<T> {
@@ -169,6 +172,7 @@ impl<T> Expiring<T> {
         Expiring {
             lifetime,
             entries: HashMap::new(),
+            order: VecDeque::new(),
         }
     }
 
@@ -178,17 +182,22 @@ impl<T> Expiring<T> {
     }
 
     pub(super) fn insert(&mut self, key: String, value: T) {
-        if self.entries.len() >= CAPACITY {
-            let lifetime = self.lifetime;
-            self.entries.retain(|_, (at, _)| at.elapsed() < lifetime);
-        }
-        if self.entries.len() >= CAPACITY {
-            let oldest = self.entries.iter().min_by_key(|(_, (at, _))| *at);
-            if let Some(oldest) = oldest.map(|(key, _)| key.clone()) {
-                self.entries.remove(&oldest);
+        let now = Instant::now();
+        while let Some((at, oldest)) = self.order.front() {
+            let expired = now.duration_since(*at) >= self.lifetime;
+            // Taken entries leave their place in `order` behind; it is bounded too, so the map
+            // holds at most the CAPACITY latest insertions.
+            if !expired && self.entries.len() < CAPACITY && self.order.len() < CAPACITY {
+                break;
             }
+            // Only if the map still holds this insertion (not a later one of the same key).
+            if self.entries.get(oldest).is_some_and(|(kept, _)| kept == at) {
+                self.entries.remove(oldest);
+            }
+            self.order.pop_front();
         }
-        self.entries.insert(key, (Instant::now(), value));
+        self.order.push_back((now, key.clone()));
+        self.entries.insert(key, (now, value));
     }
 
     /// Removes the entry and returns it if it had not expired yet.
@@ -201,5 +210,25 @@ impl<T> Expiring<T> {
     pub(super) fn get(&self, key: &str) -> Option<&T> {
         let (at, value) = self.entries.get(key)?;
         (at.elapsed() < self.lifetime).then_some(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_expiring_map_stays_bounded_and_keeps_the_latest() {
+        let mut map = Expiring::new(Duration::from_secs(600));
+        for n in 0..CAPACITY * 3 {
+            map.insert(n.to_string(), n);
+            if n % 2 == 0 {
+                assert_eq!(map.take(&n.to_string()), Some(n));
+            }
+        }
+        assert!(map.entries.len() <= CAPACITY && map.order.len() <= CAPACITY);
+        let last = CAPACITY * 3 - 1;
+        assert_eq!(map.get(&last.to_string()), Some(&last));
+        assert_eq!(map.get("1"), None, "the oldest went first");
     }
 }

@@ -21,6 +21,7 @@ use axum::body::Body;
 use axum::routing::get;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body::Frame;
 use http_body_util::BodyExt;
 use tower::{Layer, Service, ServiceExt};
 use tower_workos_sso::{Profile, SsoConfig, SsoConfigBuilder, SsoLayer};
@@ -197,6 +198,24 @@ pub fn with_noop() -> Router {
     routes(Greeting::Fixed).layer(NoopLayer)
 }
 
+/// The two routes behind a layer that does nothing but give the response body a type of its
+/// own, as every layer that can answer with its own bodies does (the SSO layer among them):
+/// axum then boxes the body once more. Beside `noop_layer`, it separates what mounting such a
+/// layer costs from what the SSO layer does.
+pub fn with_noop_body() -> Router {
+    routes(Greeting::Fixed).layer(tower::util::MapResponseLayer::new(
+        wrap_body as fn(Response<Body>) -> Response<WrappedBody>,
+    ))
+}
+
+/// A body that forwards every frame: another type, the same bytes.
+pub type WrappedBody =
+    http_body_util::combinators::MapFrame<Body, fn(Frame<Bytes>) -> Frame<Bytes>>;
+
+fn wrap_body(response: Response<Body>) -> Response<WrappedBody> {
+    response.map(|body| body.map_frame(std::convert::identity as fn(_) -> _))
+}
+
 /// A Tower layer that forwards every request untouched: what mounting any layer costs.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoopLayer;
@@ -315,6 +334,7 @@ pub fn scenarios() -> Vec<Scenario> {
     let bare = bare();
     let sso = with_sso(layer.clone());
     let noop = with_noop();
+    let noop_body = with_noop_body();
     let session = fake.sign_in_blocking(&sso);
     let minted = bearer_token(&layer);
     let target = |id, app: &Router, expect| Target {
@@ -352,6 +372,7 @@ pub fn scenarios() -> Vec<Scenario> {
             targets: vec![
                 target("bare", &bare, public),
                 target("noop_layer", &noop, public),
+                target("noop_body_layer", &noop_body, public),
                 target("sso", &sso, public),
             ],
             request: fixed(Method::GET, "/public", &anonymous),
@@ -362,6 +383,7 @@ pub fn scenarios() -> Vec<Scenario> {
             targets: vec![
                 target("bare", &bare, public),
                 target("noop_layer", &noop, public),
+                target("noop_body_layer", &noop_body, public),
                 target("sso", &sso, public),
             ],
             request: fixed(Method::GET, "/public", &with_session),

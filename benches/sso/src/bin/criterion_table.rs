@@ -92,10 +92,10 @@ fn main() {
     for name in names {
         let rows = groups.get_mut(&name).expect("a group");
         rows.sort_by_key(|row| {
-            let rank = ["bare", "noop_layer", "sso", CRATE]
+            let rank = ["bare", "noop_layer", "noop_body_layer", "sso", CRATE]
                 .iter()
                 .position(|id| *id == row.id)
-                .unwrap_or(4);
+                .unwrap_or(usize::MAX);
             (rank, row.id.clone())
         });
         let of = |id: &str| rows.iter().find(|row| row.id == id).map(|row| row.mean);
