@@ -208,12 +208,32 @@ pub fn with_noop_body() -> Router {
     ))
 }
 
-/// A body that forwards every frame: another type, the same bytes.
-pub type WrappedBody =
-    http_body_util::combinators::MapFrame<Body, fn(Frame<Bytes>) -> Frame<Bytes>>;
+/// A body that forwards every frame and its size: another type, the same bytes (and the same
+/// `Content-Length`, as the SSO layer's body keeps it).
+pub struct WrappedBody(Body);
+
+impl http_body::Body for WrappedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.0.size_hint()
+    }
+}
 
 fn wrap_body(response: Response<Body>) -> Response<WrappedBody> {
-    response.map(|body| body.map_frame(std::convert::identity as fn(_) -> _))
+    response.map(WrappedBody)
 }
 
 /// A Tower layer that forwards every request untouched: what mounting any layer costs.
