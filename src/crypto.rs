@@ -8,10 +8,18 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// `bytes` random bytes as unpadded base64url text.
 pub(crate) fn random_token(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
+    // On the stack for the sizes the crate draws (16 and 32 bytes): one allocation, the text.
+    let mut stack = [0u8; 64];
+    let mut heap = Vec::new();
+    let buf = if bytes <= stack.len() {
+        &mut stack[..bytes]
+    } else {
+        heap.resize(bytes, 0);
+        &mut heap[..]
+    };
     // The system RNG only fails when the OS has no entropy source: nothing safe can go on then.
     SystemRandom::new()
-        .fill(&mut buf)
+        .fill(buf)
         .expect("the operating system's random number generator failed");
     URL_SAFE_NO_PAD.encode(buf)
 }

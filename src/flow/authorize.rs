@@ -6,9 +6,23 @@ use crate::config::SsoConfig;
 use crate::crypto;
 use crate::selector::Selector;
 
-/// `{base}/sso/authorize?client_id=...`: the fixed parameters, the selector, the login's hints,
-/// then the configured authorization parameters of that selector and the route's `prompt`.
+/// The part of every authorization URL that never changes: `{base}/sso/authorize?client_id=…
+/// &redirect_uri=…&response_type=code`, encoded once when the layer is built.
+pub(super) fn fixed_part(config: &SsoConfig) -> String {
+    let base = format!("{}/sso/authorize?", config.api_base_url);
+    let query_starts = base.len();
+    form_urlencoded::Serializer::for_suffix(base, query_starts)
+        .append_pair("client_id", &config.client_id)
+        .append_pair("redirect_uri", &config.redirect_uri)
+        .append_pair("response_type", "code")
+        .finish()
+}
+
+/// The authorization URL of one login: [`fixed_part`], then the state and PKCE challenge, the
+/// selector, the login's hints, the configured authorization parameters of that selector and
+/// the route's `prompt`.
 pub(super) fn url(
+    fixed: &str,
     config: &SsoConfig,
     login: &LoginParams,
     selector: &Selector,
@@ -16,13 +30,11 @@ pub(super) fn url(
     code_challenge: &str,
 ) -> String {
     let (param, value) = selector.param();
-    let base = format!("{}/sso/authorize?", config.api_base_url);
-    let query_starts = base.len();
-    let mut url = form_urlencoded::Serializer::for_suffix(base, query_starts);
-    url.append_pair("client_id", &config.client_id)
-        .append_pair("redirect_uri", &config.redirect_uri)
-        .append_pair("response_type", "code")
-        .append_pair("state", state)
+    let mut start = String::with_capacity(fixed.len() + 256);
+    start.push_str(fixed);
+    let query_starts = fixed.find('?').map_or(fixed.len(), |at| at + 1);
+    let mut url = form_urlencoded::Serializer::for_suffix(start, query_starts);
+    url.append_pair("state", state)
         .append_pair("code_challenge", code_challenge)
         .append_pair("code_challenge_method", "S256")
         .append_pair(param, value);
@@ -85,7 +97,7 @@ mod tests {
             .build()
             .unwrap();
         let login = LoginParams::default();
-        let first = url(&config, &login, &google, "st", "ch");
+        let first = url(&fixed_part(&config), &config, &login, &google, "st", "ch");
         let (raw, pairs) = query_of(&first);
         assert!(raw.starts_with("client_id="), "no empty first pair: {raw}");
         assert!(
@@ -100,7 +112,14 @@ mod tests {
         assert_eq!(params["provider_query_params[access_type]"], "offline");
         assert_eq!(params["nonce"].len(), 43);
         assert!(!params.contains_key("prompt"));
-        let (_, again) = query_of(&url(&config, &login, &google, "st", "ch"));
+        let (_, again) = query_of(&url(
+            &fixed_part(&config),
+            &config,
+            &login,
+            &google,
+            "st",
+            "ch",
+        ));
         let nonce = |pairs: &[(String, String)]| pairs.iter().find(|(k, _)| k == "nonce").cloned();
         assert_ne!(nonce(&pairs), nonce(&again), "a fresh nonce per login");
 
@@ -110,7 +129,14 @@ mod tests {
             prompt: Some(Prompt::Login),
             ..LoginParams::default()
         };
-        let (_, pairs) = query_of(&url(&config, &step_up, &acme, "st", "ch"));
+        let (_, pairs) = query_of(&url(
+            &fixed_part(&config),
+            &config,
+            &step_up,
+            &acme,
+            "st",
+            "ch",
+        ));
         let names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(
             names,

@@ -41,23 +41,24 @@ pub(crate) struct LoginParams {
 }
 
 /// The claims of a flow cookie's token. The wire names are short: the cookie travels on every
-/// request until the callback deletes it.
+/// request until the callback deletes it. Verified as owned strings; signed borrowing them
+/// (`FlowClaims<&str>`), since a login would otherwise copy each one only to serialise it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub(crate) struct FlowClaims {
-    iss: String,
-    aud: String,
-    typ: String,
+pub(crate) struct FlowClaims<S = String> {
+    iss: S,
+    aud: S,
+    typ: S,
     /// The `state` sent to WorkOS.
     #[serde(rename = "st")]
-    state: String,
+    state: S,
     #[serde(rename = "pv")]
-    pkce_verifier: String,
+    pkce_verifier: S,
     /// Where to go after sign-in (already made safe).
     #[serde(rename = "rt")]
-    return_to: String,
+    return_to: S,
     /// The selector the login asked WorkOS for, as its query parameter.
     #[serde(rename = "sel")]
-    selector: Option<(String, String)>,
+    selector: Option<(S, S)>,
     #[serde(rename = "xs", default)]
     cross_site: bool,
     #[serde(rename = "idp", default, skip_serializing_if = "std::ops::Not::not")]
@@ -145,6 +146,8 @@ pub(crate) struct Flows {
     max: usize,
     prefix: String,
     secure: bool,
+    /// What every authorization URL starts with (`authorize::fixed_part`).
+    authorize_fixed: String,
 }
 
 impl Flows {
@@ -165,6 +168,7 @@ impl Flows {
                 !config.dev_cookies,
             ),
             secure: !config.dev_cookies,
+            authorize_fixed: authorize::fixed_part(config),
         }
     }
 
@@ -190,14 +194,15 @@ impl Flows {
         let state = crypto::random_token(32);
         let verifier = PkceVerifier::new(crypto::random_token(32));
         let (param, value) = selector.param();
-        let claims = FlowClaims {
-            iss: self.issuer.clone(),
-            aud: self.audience.clone(),
-            typ: FLOW_TYP.to_owned(),
-            state: state.clone(),
-            pkce_verifier: verifier.expose().to_owned(),
-            return_to: safe_return_to(config, login.return_to.as_deref()),
-            selector: Some((param.to_owned(), value.to_owned())),
+        let return_to = safe_return_to(config, login.return_to.as_deref());
+        let claims = FlowClaims::<&str> {
+            iss: &self.issuer,
+            aud: &self.audience,
+            typ: FLOW_TYP,
+            state: &state,
+            pkce_verifier: verifier.expose(),
+            return_to: &return_to,
+            selector: Some((param, value)),
             cross_site: login.cross_site,
             idp_initiated: login.idp_initiated,
             iat: now,
@@ -206,7 +211,14 @@ impl Flows {
         let token = self.ring.sign(&claims);
 
         let challenge = crypto::sha256_b64(verifier.expose().as_bytes());
-        let location = authorize::url(config, login, selector, &state, &challenge);
+        let location = authorize::url(
+            &self.authorize_fixed,
+            config,
+            login,
+            selector,
+            &state,
+            &challenge,
+        );
 
         let mut response = response::redirect(StatusCode::FOUND, &location);
         let name = self.cookie_for(&state);
