@@ -7,7 +7,7 @@ use std::path::Path;
 const LAYERS: &[&str] = &[
     "time", "limit", "crypto", "secret", "cookie", "body", "profile", "selector", "store",
     "pages", "response", "tenant", "domains", "token", "authorization", "config", "session",
-    "revocation", "flow", "client", "policy", "admission", "directory", "core", "routes",
+    "revocation", "webhook", "flow", "client", "policy", "admission", "directory", "core", "routes",
     "future", "service", "layer", "guard", "extract", "extract_tenant", "testkit",
 ];
 

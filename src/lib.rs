@@ -177,6 +177,7 @@ mod session;
 #[cfg(feature = "testkit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;
+mod webhook;
 
 pub use authorization::{Claims, Decision, OAuthTokens, SignIn};
 pub use config::{

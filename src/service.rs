@@ -70,7 +70,7 @@ where
         // The inner service may look at the request in `call` (see `InsideLayer`).
         let _inside = InsideLayer::enter();
         match self.core.route(request.uri().path()) {
-            Some(route) => ResponseFuture::answer(routes::answer(&self.core, route, &request)),
+            Some(route) => ResponseFuture::answer(routes::answer(&self.core, route, request)),
             None => self.authenticate(request),
         }
     }

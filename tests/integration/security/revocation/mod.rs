@@ -8,3 +8,4 @@ mod minted;
 mod scopes;
 #[cfg(feature = "redis")]
 mod shared_store;
+mod webhooks;

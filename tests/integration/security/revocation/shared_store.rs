@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use tower_workos_sso::store::{RedisStore, SessionStore};
+use tower_workos_sso::testkit::{MockWorkOs, WebhookEvent};
 
 use super::app::{self, App, Use};
 use crate::support::harness::Browser;
@@ -24,12 +25,15 @@ fn store(redis: &RedisServer) -> RedisStore {
         .expect("a valid Redis URL")
 }
 
-/// An instance of the app with its own store on `redis`, connected.
+/// The webhook endpoint's secret of every instance.
+const WEBHOOK_SECRET: &[u8] = b"whsec_shared_store_test";
+
+/// An instance of the app with its own store on `redis`, connected, and the webhook route on.
 async fn instance(redis: &RedisServer) -> (App, RedisStore) {
     let store = store(redis);
     let app = app::start({
         let store = store.clone();
-        |b| b.session_store(store)
+        |b| b.session_store(store).workos_webhooks(WEBHOOK_SECRET)
     })
     .await;
     assert!(store.wait_connected(Duration::from_secs(5)).await);
@@ -220,4 +224,29 @@ async fn v7_a_slow_redis_holds_no_request_and_a_logout_made_meanwhile_still_spre
     );
     // When Redis answers again, the write is retried and B refuses the session.
     refused_within(&b, &token, Duration::from_millis(1500) + 2 * WITHIN).await;
+}
+
+#[tokio::test]
+async fn v8_a_webhook_received_by_one_instance_ends_the_sessions_on_every_other() {
+    let redis = RedisServer::start();
+    let (a, _store_a) = instance(&redis).await;
+    let (b, _store_b) = instance(&redis).await;
+    let (_, token) = a.sign_in("login_hint=alice%40example.com").await;
+    assert!(b.opens(&token, Use::Cookie).await);
+    let workos = MockWorkOs::start().await.unwrap();
+    let event = WebhookEvent::connection_deleted("conn_01ACMEOKTA");
+    let url = |app: &App| app.url("/auth/webhooks/workos");
+    let answer = workos
+        .send_webhook(&url(&a), WEBHOOK_SECRET, &event)
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    refused_within(&b, &token, WITHIN).await;
+    // The same event delivered to the other instance is known there as a replay.
+    let again = workos
+        .send_webhook(&url(&b), WEBHOOK_SECRET, &event)
+        .await
+        .unwrap();
+    let answer: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(answer["status"], "replayed");
 }
