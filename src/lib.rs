@@ -146,6 +146,7 @@ mod response;
 mod secret;
 mod selector;
 pub mod store;
+mod telemetry;
 pub mod tenant;
 mod time;
 mod token;

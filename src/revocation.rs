@@ -142,6 +142,7 @@ fn audit(what: &Revocation, by: &'static str) {
         Revocation::Organization(_) => "organization",
         Revocation::Connection(_) => "connection",
     };
+    crate::telemetry::revoked(scope, by);
     tracing::info!(
         target: "tower_workos_sso::audit",
         reason = "revoked",

@@ -15,6 +15,7 @@ use crate::response::{self, Reason};
 use crate::routes::{self, login::sign_in_required};
 use crate::session::{CachedSession, Presented, Session, SessionSource, Sessions};
 use crate::store::StoreError;
+use crate::telemetry::{self, SessionRefusal};
 
 /// The service [`SsoLayer`](crate::SsoLayer) wraps around an inner service.
 #[derive(Clone)]
@@ -92,7 +93,10 @@ impl<S> SsoService<S> {
         let now = core.now();
         let verified = match core.sessions.presented(request.headers()) {
             Presented::None => Err(Reason::Missing),
-            Presented::Ambiguous => Err(Reason::Invalid),
+            Presented::Ambiguous => {
+                telemetry::session_refused(SessionRefusal::Invalid);
+                Err(Reason::Invalid)
+            }
             Presented::Cookie(token) => verify(core, token, SessionSource::Cookie, now),
             Presented::Bearer(token) => verify(core, token, SessionSource::Bearer, now),
         };
@@ -165,6 +169,7 @@ fn verify(
     match core.sessions.authenticate(token, source, now) {
         Ok(cached) => Ok((cached, source)),
         Err(error) => {
+            telemetry::session_refused(SessionRefusal::Invalid);
             tracing::debug!(?error, "session token refused");
             Err(Reason::Invalid)
         }
@@ -184,6 +189,11 @@ fn admit<S, ReqBody, ResBody>(
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
 {
+    match &revoked {
+        Ok(false) => telemetry::session_verified(source == SessionSource::Bearer),
+        Ok(true) => telemetry::session_refused(SessionRefusal::Revoked),
+        Err(_) => telemetry::session_refused(SessionRefusal::StoreUnavailable),
+    }
     match revoked {
         Ok(false) => Deferred::Call {
             future: inner.call(request),

@@ -111,6 +111,7 @@ async fn handle(
 
 /// `200` with what was done.
 fn ok(status: &'static str) -> Response<OwnBody> {
+    crate::telemetry::webhook(status);
     let body = serde_json::json!({ "status": status }).to_string();
     let mut response = Response::new(OwnBody::from(body));
     response.headers_mut().insert(
@@ -126,6 +127,7 @@ fn refused(refusal: Refusal) -> Response<OwnBody> {
         Refusal::MalformedSignature | Refusal::MalformedEvent => StatusCode::BAD_REQUEST,
         Refusal::Stale | Refusal::BadSignature => StatusCode::UNAUTHORIZED,
     };
+    crate::telemetry::webhook(refusal.code());
     tracing::warn!(reason = refusal.code(), "webhook delivery refused");
     response::json_error(status, refusal.code(), "webhook delivery refused")
 }
@@ -143,12 +145,15 @@ fn unread(error: ReadError) -> Response<OwnBody> {
             (StatusCode::INTERNAL_SERVER_ERROR, "body_unsupported")
         }
     };
+    crate::telemetry::webhook(code);
     tracing::warn!(reason = code, "webhook delivery refused");
     response::json_error(status, code, "webhook delivery refused")
 }
 
 /// The store could not record the event: WorkOS retries a delivery that is not a 2xx.
 fn unavailable(error: &crate::store::StoreError) -> Response<OwnBody> {
+    crate::telemetry::webhook("store_unavailable");
+    crate::telemetry::store_error("webhook");
     tracing::error!(%error, "webhook event not recorded");
     response::json_error(
         StatusCode::SERVICE_UNAVAILABLE,

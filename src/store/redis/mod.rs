@@ -218,6 +218,7 @@ impl Shared {
 
     /// A failed command: the task checks the connection (and writes the view back).
     fn failed(&self, error: &StoreError) {
+        crate::telemetry::store_error("redis");
         tracing::warn!(%error, "redis command failed");
         self.wake.notify_one();
     }

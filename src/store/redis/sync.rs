@@ -39,11 +39,13 @@ pub(super) async fn run(store: Weak<Shared>) {
             Ok((sink, stream)) => {
                 backoff = Duration::from_millis(25);
                 shared.health.send_replace(Health::Up);
+                crate::telemetry::store_connected(true);
                 tracing::info!(redis = %shared.shown, "redis store connected, view loaded");
                 drop(shared);
                 listen(&store, sink, stream).await;
             }
             Err(error) => {
+                crate::telemetry::store_error("connect");
                 tracing::warn!(%error, "redis store cannot connect; serving from the local view");
             }
         }
@@ -52,6 +54,7 @@ pub(super) async fn run(store: Weak<Shared>) {
         };
         shared.connection.lock().map(|mut held| held.take()).ok();
         shared.health.send_replace(Health::Down);
+        crate::telemetry::store_connected(false);
         drop(shared);
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);
