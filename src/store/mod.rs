@@ -13,7 +13,9 @@
 //! separate `SsoLayer::new` calls), configure one store they all share with
 //! [`SsoConfigBuilder::session_store`](crate::SsoConfigBuilder::session_store), or a session
 //! revoked on one instance keeps working on the others. Layers of one process can share an
-//! `Arc<MemoryStore>`; instances on several machines need a networked store.
+//! `Arc<MemoryStore>`; instances on several machines need a networked store, such as
+//! `RedisStore` (feature `redis`), which answers every request from a local view kept current
+//! through Redis pub/sub.
 //!
 //! # What a revocation refuses
 //!

@@ -1,43 +1,7 @@
 //! `RedisStore`: revocations and used login states shared by every instance through Redis,
 //! with each instance answering from a local view so that no request waits on the network.
 //!
-//! # How it works
-//!
-//! - **Authoritative records in Redis.** Every revocation is a member of one sorted set
-//!   (`<prefix>revocations`) scored by its `until`; each write also drops the members whose
-//!   `until` has passed, and the key itself expires with its latest member. A used login state
-//!   is its own key (`<prefix>state:<id>`), set with `SET NX PXAT <until>`: one round trip,
-//!   and only the first instance to ask gets `true`.
-//! - **A local view per instance.** Each instance keeps the live revocations in a bounded
-//!   [`MemoryStore`]; [`SessionStore::is_revoked_now`] answers from it, with no future and no
-//!   network. A revocation is written to the view first (enforced here at once), then to Redis
-//!   and published on `<prefix>revocations` in one `MULTI`.
-//! - **Kept current by pub/sub.** A task per store subscribes to the channel and applies what
-//!   other instances publish. On every (re)connect it subscribes first, then writes its own
-//!   view back to Redis (so nothing revoked during an outage, nor lost by a Redis restarted
-//!   empty, is forgotten), announces a reload if that added anything, and reloads every live
-//!   record: a message missed while disconnected is never lost.
-//!
-//! # Faults
-//!
-//! - **Redis down at start.** Until the view has been loaded once, the instance knows nothing
-//!   of what other instances revoked, so it fails closed: requests with a session get `503`
-//!   (requests without one, and public paths, are served as always). It connects as soon as
-//!   Redis answers.
-//! - **Redis down mid-run.** The layer keeps serving: sessions are checked against
-//!   the local view (what this instance knew when Redis went away, plus what it revoked since).
-//!   A revocation is enforced on this instance at once and written when Redis is back; other
-//!   instances learn it within a second of both being connected again. So another instance
-//!   may accept a session revoked elsewhere for as long as either of them is cut off from
-//!   Redis, plus up to one second ([`RedisStoreBuilder::timeout`] and the reconnect backoff,
-//!   capped at one second).
-//! - **Login states fail closed.** Consuming one needs Redis: without it the callback answers
-//!   `503` and the user signs in again once Redis is back. Public paths never touch the store.
-//! - **Slow Redis.** Every command has a deadline ([`RedisStoreBuilder::timeout`], 500 ms by
-//!   default): a slow write is retried by the task, a slow login-state check is a `503`.
-//! - **Too much to hold.** When Redis holds more live revocations than the view may
-//!   ([`RedisStoreBuilder::max_revocations`]), the instance cannot enforce them all, so it
-//!   fails closed: sessions get `503` until the view fits again.
+//! See [`RedisStore`] for how it works and what it does when Redis fails.
 
 mod record;
 mod sync;
@@ -53,7 +17,47 @@ use tokio::sync::{Notify, watch};
 use super::{BoxFuture, MemoryStore, Revocation, SessionRef, SessionStore, StoreError};
 use record::Record;
 
-/// A [`SessionStore`] shared through Redis (feature `redis`); see the [module docs](self).
+/// A [`SessionStore`] shared through Redis (feature `redis`), each instance answering from a
+/// local view so that no request waits on the network.
+///
+/// # How it works
+///
+/// - **Authoritative records in Redis.** Every revocation is a member of one sorted set
+///   (`<prefix>revocations`) scored by its `until`; each write also drops the members whose
+///   `until` has passed, and the key itself expires with its latest member. A used login state
+///   is its own key (`<prefix>state:<id>`), set with `SET NX PXAT <until>`: one round trip,
+///   and only the first instance to ask gets `true`.
+/// - **A local view per instance.** Each instance keeps the live revocations in a bounded
+///   [`MemoryStore`]; [`SessionStore::is_revoked_now`] answers from it, with no future and no
+///   network. A revocation is written to the view first (enforced here at once), then to Redis
+///   and published on `<prefix>revocations` in one `MULTI`.
+/// - **Kept current by pub/sub.** A task per store subscribes to the channel and applies what
+///   other instances publish. On every (re)connect it subscribes first, then writes its own
+///   view back to Redis (so nothing revoked during an outage, nor lost by a Redis restarted
+///   empty, is forgotten), announces a reload if that added anything, and reloads every live
+///   record: a message missed while disconnected is never lost.
+///
+/// # Faults
+///
+/// - **Redis down at start.** Until the view has been loaded once, the instance knows nothing
+///   of what other instances revoked, so it fails closed: requests with a session get `503`
+///   (requests without one, and public paths, are served as always). It connects as soon as
+///   Redis answers.
+/// - **Redis down mid-run.** The layer keeps serving: sessions are checked against
+///   the local view (what this instance knew when Redis went away, plus what it revoked since).
+///   A revocation is enforced on this instance at once and written when Redis is back; other
+///   instances learn it within a second of both being connected again. So another instance
+///   may accept a session revoked elsewhere for as long as either of them is cut off from
+///   Redis, plus up to two seconds (a silent connection is noticed by a health check every
+///   second, with the [`RedisStoreBuilder::timeout`]; reconnects back off to at most one
+///   second).
+/// - **Login states fail closed.** Consuming one needs Redis: without it the callback answers
+///   `503` and the user signs in again once Redis is back. Public paths never touch the store.
+/// - **Slow Redis.** Every command has a deadline ([`RedisStoreBuilder::timeout`], 500 ms by
+///   default): a slow write is retried by the task, a slow login-state check is a `503`.
+/// - **Too much to hold.** When Redis holds more live revocations than the view may
+///   ([`RedisStoreBuilder::max_revocations`]), the instance cannot enforce them all, so it
+///   fails closed: sessions get `503` until the view fits again.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -419,6 +423,11 @@ mod tests {
             .to_string();
         assert!(error.contains("invalid Redis URL"), "{error}");
         assert!(!error.contains("hunter2"), "{error}");
+        // Without TLS in the build, a TLS URL is refused rather than sent in the clear.
+        let tls = RedisStore::new("rediss://:hunter2@h:1")
+            .unwrap_err()
+            .to_string();
+        assert!(tls.contains("invalid Redis URL rediss://h:1"), "{tls}");
         let zero = RedisStore::builder("redis://127.0.0.1:1").timeout(Duration::ZERO);
         assert!(zero.start().is_err());
         let store = RedisStore::new("redis://:hunter2@127.0.0.1:1/0").unwrap();

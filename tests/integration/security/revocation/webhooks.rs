@@ -1,4 +1,4 @@
-//! SECURITY.md W1-W4: the WorkOS webhook route. A signed `connection.deactivated`,
+//! SECURITY.md H1-H4: the WorkOS webhook route. A signed `connection.deactivated`,
 //! `connection.deleted` or `organization.deleted` ends the sessions signed in through it; a
 //! delivery without a valid, fresh signature is refused and changes nothing; a replayed event
 //! changes nothing; bodies are bounded; the route is off unless configured.
@@ -51,7 +51,7 @@ async fn send(app: &App, event: &WebhookEvent, secret: &[u8]) -> (StatusCode, Va
 }
 
 #[tokio::test]
-async fn w1_a_deleted_or_deactivated_connection_or_deleted_organization_ends_its_sessions() {
+async fn h1_a_deleted_or_deactivated_connection_or_deleted_organization_ends_its_sessions() {
     for event in [
         WebhookEvent::connection_deleted("conn_01ACMEOKTA"),
         WebhookEvent::connection_deactivated("conn_01ACMEOKTA"),
@@ -93,7 +93,7 @@ async fn w1_a_deleted_or_deactivated_connection_or_deleted_organization_ends_its
 }
 
 #[tokio::test]
-async fn w2_a_delivery_without_a_valid_fresh_signature_is_refused_and_changes_nothing() {
+async fn h2_a_delivery_without_a_valid_fresh_signature_is_refused_and_changes_nothing() {
     let app = start().await;
     let (_, token) = app.sign_in("login_hint=alice%40example.com").await;
     let event = WebhookEvent::connection_deleted("conn_01ACMEOKTA");
@@ -175,7 +175,7 @@ fn hmac_signature(secret: &[u8], t: u64, body: &[u8]) -> String {
 }
 
 #[tokio::test]
-async fn w3_a_replayed_event_changes_nothing_even_signed_anew() {
+async fn h3_a_replayed_event_changes_nothing_even_signed_anew() {
     let app = start().await;
     let (_, first) = app.sign_in("login_hint=alice%40example.com").await;
     let event = WebhookEvent::connection_deleted("conn_01ACMEOKTA");
@@ -201,7 +201,7 @@ async fn w3_a_replayed_event_changes_nothing_even_signed_anew() {
 }
 
 #[tokio::test]
-async fn w4_the_route_is_off_by_default_post_only_and_its_body_bounded() {
+async fn h4_the_route_is_off_by_default_post_only_and_its_body_bounded() {
     // Off: the path is the app's (protected), and nothing is revoked.
     let off = app::start(|b| b).await;
     let (_, token) = off.sign_in("login_hint=alice%40example.com").await;
