@@ -434,6 +434,12 @@ mod tests {
         let printed = format!("{store:?} {:?}", RedisStore::builder("redis://:hunter2@h"));
         assert!(!printed.contains("hunter2"), "{printed}");
         assert!(!store.is_connected());
+        // Never loaded: it cannot tell what other instances revoked, so it fails closed, at once.
+        let session = SessionRef::new("sid", "prof", SystemTime::now());
+        let answer = store
+            .is_revoked_now(&session)
+            .expect("answered from the view");
+        assert!(answer.unwrap_err().to_string().contains("not loaded yet"));
     }
 
     #[test]
