@@ -192,7 +192,7 @@ async fn v7_a_slow_redis_holds_no_request_and_a_logout_made_meanwhile_still_spre
     let (_, token) = a.sign_in("login_hint=alice%40example.com").await;
     assert!(b.opens(&token, Use::Cookie).await);
 
-    redis.stall(1500);
+    redis.stall(2500);
     let started = Instant::now();
     // Sessions are checked from the local view, without waiting on Redis.
     assert!(b.opens(&token, Use::Cookie).await);
@@ -223,7 +223,7 @@ async fn v7_a_slow_redis_holds_no_request_and_a_logout_made_meanwhile_still_spre
         started.elapsed()
     );
     // When Redis answers again, the write is retried and B refuses the session.
-    refused_within(&b, &token, Duration::from_millis(1500) + 2 * WITHIN).await;
+    refused_within(&b, &token, Duration::from_millis(2500) + 2 * WITHIN).await;
 }
 
 #[tokio::test]
