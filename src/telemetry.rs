@@ -73,7 +73,7 @@ pub(crate) fn workos_call(call: &'static str, outcome: &'static str, took: Durat
 /// How a presented session was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum SessionRefusal {
-    /// The token does not verify (or two were presented, or it is another tenant's).
+    /// The token does not verify, or two were presented.
     Invalid,
     /// The store holds a revocation for it.
     Revoked,
