@@ -17,6 +17,12 @@
 //! (a path-prefix tenant resolver). With real credentials, no `SSO_DEFAULT_*` and
 //! `SSO_ALLOWED_ORGANIZATIONS=*`, `/auth/login` shows the chooser and routes by domain
 //! through the WorkOS API.
+//!
+//! Operations: `GET /metrics` (public) is Prometheus text of the crate's metrics. With
+//! `REDIS_URL` set (`redis://[:password@]host:port/db`), revocations and used login states are
+//! shared through Redis, so several instances behind one load balancer agree; with
+//! `WORKOS_WEBHOOK_SECRET` set, `POST /auth/webhooks/workos` takes WorkOS's events and ends the
+//! sessions of deleted or deactivated connections and deleted organizations.
 
 mod common;
 
@@ -30,16 +36,20 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use common::{Site, escape};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tower_workos_sso::client::{PortalIntent, WorkOsClient};
+use tower_workos_sso::store::RedisStore;
 use tower_workos_sso::{Guard, Profile, Selector, Session, SsoLayer, Tenant, TenantResolver};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     let site = Site::from_env(3000);
     let dev = site.workos().await?;
+    // The crate's metrics, rendered as Prometheus text at `/metrics`.
+    let prometheus = PrometheusBuilder::new().install_recorder()?;
     let mut builder = dev
         .builder
-        .public_paths(["/public", "/favicon.ico"])
+        .public_paths(["/public", "/favicon.ico", "/metrics"])
         .after_logout("/public")
         // The chooser's emails (and `/auth/login?email=...`) go by their domain to the
         // organization WorkOS knows for it, if the app admits it.
@@ -60,6 +70,17 @@ async fn main() -> Result<(), Box<dyn Error>> {
                 [("acme", org("org_01ACME")), ("globex", org("org_01GLOBEX"))],
             ));
     }
+    // Several instances: share revocations and login states through Redis.
+    if let Ok(url) = std::env::var("REDIS_URL") {
+        let store = RedisStore::new(&url)?;
+        println!("Sharing sessions' revocations through {store:?}");
+        builder = builder.session_store(store);
+    }
+    // WorkOS webhooks: register {origin}/auth/webhooks/workos in the WorkOS dashboard.
+    if let Ok(secret) = std::env::var("WORKOS_WEBHOOK_SECRET") {
+        builder = builder.workos_webhooks(secret);
+        println!("WorkOS webhooks: POST {}/auth/webhooks/workos", site.origin);
+    }
     let sso = SsoLayer::new(builder.build()?);
     let portal_return = format!("{}/admin", site.origin);
 
@@ -76,6 +97,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .route("/", get(home))
         .route("/t/{tenant}/", get(tenant_home))
         .route("/public", get(public))
+        .route("/metrics", get(move || metrics(prometheus.clone())))
         .layer(sso);
 
     let listener = site.listen(&dev.notes).await?;
@@ -187,6 +209,11 @@ async fn admin_portal(
                 .into_response()
         }
     }
+}
+
+/// Public: Prometheus text of the crate's metrics (README "Metrics").
+async fn metrics(prometheus: PrometheusHandle) -> String {
+    prometheus.render()
 }
 
 /// Public: listed in `public_paths`, so it needs no session, but sees one if there is.

@@ -50,6 +50,7 @@ pub(crate) enum Route {
     Callback,
     Logout,
     Session,
+    Webhook,
 }
 
 thread_local! {
@@ -121,6 +122,12 @@ impl Core {
             Some(Route::Logout)
         } else if path == config.session_path {
             Some(Route::Session)
+        } else if config
+            .webhooks
+            .as_ref()
+            .is_some_and(|webhooks| webhooks.path == path)
+        {
+            Some(Route::Webhook)
         } else {
             None
         }

@@ -5,9 +5,9 @@ use std::path::Path;
 /// Every module of `src/`, lowest layer first. A module may use only modules before it.
 #[rustfmt::skip] // Kept compact: rustfmt would give each name a line of its own.
 const LAYERS: &[&str] = &[
-    "time", "limit", "crypto", "secret", "cookie", "body", "profile", "selector", "store",
+    "time", "telemetry", "limit", "crypto", "secret", "cookie", "body", "profile", "selector", "store",
     "pages", "response", "tenant", "domains", "token", "authorization", "config", "session",
-    "revocation", "flow", "client", "policy", "admission", "directory", "core", "routes",
+    "revocation", "webhook", "flow", "client", "policy", "admission", "directory", "core", "routes",
     "future", "service", "layer", "guard", "extract", "extract_tenant", "testkit",
 ];
 

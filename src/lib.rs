@@ -31,7 +31,10 @@
 //!      signed JWT);
 //!    - `POST /auth/logout` (same-origin only) clears it, and revokes the session in the
 //!      [`store`], so no copy of it works again;
-//!    - `GET /auth/session` answers who is signed in, as JSON (for single-page frontends).
+//!    - `GET /auth/session` answers who is signed in, as JSON (for single-page frontends);
+//!    - `POST /auth/webhooks/workos`, only when turned on
+//!      ([`SsoConfigBuilder::workos_webhooks`]), takes WorkOS's signed events and ends the
+//!      sessions of a deleted or deactivated connection or a deleted organization.
 //!
 //!    With nothing to sign in with (no selector, no [`tenant`], no default),
 //!    `/auth/login` shows the sign-in chooser, which routes an email by its domain
@@ -146,6 +149,7 @@ mod response;
 mod secret;
 mod selector;
 pub mod store;
+mod telemetry;
 pub mod tenant;
 mod time;
 mod token;
@@ -177,6 +181,7 @@ mod session;
 #[cfg(feature = "testkit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;
+mod webhook;
 
 pub use authorization::{Claims, Decision, OAuthTokens, SignIn};
 pub use config::{

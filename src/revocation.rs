@@ -51,12 +51,21 @@ impl Revocations {
 
     /// Revokes `what` now, for as long as any session it refuses could verify.
     pub(crate) fn revoke(&self, what: Revocation) -> BoxFuture<'_, Result<(), StoreError>> {
+        self.revoke_by(what, "call")
+    }
+
+    /// [`revoke`](Self::revoke), audited as asked for `by` (`call`, `webhook`).
+    pub(crate) fn revoke_by(
+        &self,
+        what: Revocation,
+        by: &'static str,
+    ) -> BoxFuture<'_, Result<(), StoreError>> {
         if what.id().is_empty() {
             return Box::pin(std::future::ready(Err(StoreError::new(
                 "nothing to revoke: the id is empty",
             ))));
         }
-        audit(&what, "call");
+        audit(&what, by);
         let at = self.now();
         self.store.revoke(what, at, self.end_of(at))
     }
@@ -81,6 +90,17 @@ impl Revocations {
     ) -> BoxFuture<'_, Result<bool, StoreError>> {
         let until = from_unix_seconds(expires_at) + self.leeway + Duration::from_secs(1);
         self.store.consume_login_state(id, until)
+    }
+
+    /// Marks the webhook event `id` seen; `true` the first time. Remembered (as a login state
+    /// is, under its own prefix) until `until` unix seconds plus the leeway, after which its
+    /// signature is too old to be taken again anyway.
+    pub(crate) fn consume_event(
+        &self,
+        id: &str,
+        until: u64,
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+        self.consume_login_state(&format!("webhook-event:{id}"), until)
     }
 
     /// Whether the verified session of `profile` and `session` is revoked.
@@ -122,6 +142,7 @@ fn audit(what: &Revocation, by: &'static str) {
         Revocation::Organization(_) => "organization",
         Revocation::Connection(_) => "connection",
     };
+    crate::telemetry::revoked(scope, by);
     tracing::info!(
         target: "tower_workos_sso::audit",
         reason = "revoked",

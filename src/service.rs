@@ -15,6 +15,7 @@ use crate::response::{self, Reason};
 use crate::routes::{self, login::sign_in_required};
 use crate::session::{CachedSession, Presented, Session, SessionSource, Sessions};
 use crate::store::StoreError;
+use crate::telemetry::{self, SessionRefusal};
 
 /// The service [`SsoLayer`](crate::SsoLayer) wraps around an inner service.
 #[derive(Clone)]
@@ -70,7 +71,7 @@ where
         // The inner service may look at the request in `call` (see `InsideLayer`).
         let _inside = InsideLayer::enter();
         match self.core.route(request.uri().path()) {
-            Some(route) => ResponseFuture::answer(routes::answer(&self.core, route, &request)),
+            Some(route) => ResponseFuture::answer(routes::answer(&self.core, route, request)),
             None => self.authenticate(request),
         }
     }
@@ -92,7 +93,10 @@ impl<S> SsoService<S> {
         // The clock is read only when there is a session to check.
         let (verified, now) = match core.sessions.presented(request.headers()) {
             Presented::None => (Err(Reason::Missing), 0),
-            Presented::Ambiguous => (Err(Reason::Invalid), 0),
+            Presented::Ambiguous => {
+                telemetry::session_refused(SessionRefusal::Invalid);
+                (Err(Reason::Invalid), 0)
+            }
             Presented::Cookie(token) => verify(core, token, SessionSource::Cookie),
             Presented::Bearer(token) => verify(core, token, SessionSource::Bearer),
         };
@@ -165,6 +169,7 @@ fn verify(
     let verified = match core.sessions.authenticate(token, source, now) {
         Ok(cached) => Ok((cached, source)),
         Err(error) => {
+            telemetry::session_refused(SessionRefusal::Invalid);
             tracing::debug!(?error, "session token refused");
             Err(Reason::Invalid)
         }
@@ -185,6 +190,11 @@ fn admit<S, ReqBody, ResBody>(
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
 {
+    match &revoked {
+        Ok(false) => telemetry::session_verified(source == SessionSource::Bearer),
+        Ok(true) => telemetry::session_refused(SessionRefusal::Revoked),
+        Err(_) => telemetry::session_refused(SessionRefusal::StoreUnavailable),
+    }
     match revoked {
         Ok(false) => Deferred::Call {
             future: inner.call(request),

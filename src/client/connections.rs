@@ -251,7 +251,7 @@ impl WorkOsClient {
         } else {
             self.url(&format!("/connections?{query}"))
         };
-        let body = self.get_json(&url).await?;
+        let body = self.get_json("list_connections", &url).await?;
         serde_json::from_slice(&body)
             .map_err(|_| WorkOsError::BadResponse("the connection list is not the expected JSON"))
     }
@@ -274,7 +274,7 @@ impl WorkOsClient {
     /// `GET /connections/{id}`; [`WorkOsError::NotFound`] if there is none.
     pub async fn get_connection(&self, id: &str) -> Result<Connection, WorkOsError> {
         let url = self.url(&format!("/connections/{}", check_id(id)?));
-        let body = self.get_json(&url).await?;
+        let body = self.get_json("get_connection", &url).await?;
         serde_json::from_slice(&body)
             .map_err(|_| WorkOsError::BadResponse("the connection is not the expected JSON"))
     }
@@ -283,7 +283,7 @@ impl WorkOsClient {
     pub async fn delete_connection(&self, id: &str) -> Result<(), WorkOsError> {
         let url = self.url(&format!("/connections/{}", check_id(id)?));
         let bearer = self.bearer()?;
-        self.send(|| {
+        self.send("delete_connection", || {
             self.http
                 .delete(&url)
                 .header(http::header::AUTHORIZATION, bearer.clone())
@@ -292,9 +292,9 @@ impl WorkOsClient {
         .map(drop)
     }
 
-    async fn get_json(&self, url: &str) -> Result<Vec<u8>, WorkOsError> {
+    async fn get_json(&self, call: &'static str, url: &str) -> Result<Vec<u8>, WorkOsError> {
         let bearer = self.bearer()?;
-        self.send(|| {
+        self.send(call, || {
             self.http
                 .get(url)
                 .header(http::header::AUTHORIZATION, bearer.clone())

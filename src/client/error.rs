@@ -55,6 +55,28 @@ struct ErrorBody {
 }
 
 impl WorkOsError {
+    /// A stable code for metrics: WorkOS's own error code where it sent one the crate knows of
+    /// (`invalid_client`, ...), else the kind of failure (`rejected`, `timeout`, ...).
+    pub(crate) fn code(&self) -> &'static str {
+        match self {
+            WorkOsError::InvalidGrant => "invalid_grant",
+            WorkOsError::Rejected { error, .. } => match error.as_str() {
+                "invalid_client" => "invalid_client",
+                "unauthorized_client" => "unauthorized_client",
+                "connection_invalid" => "connection_invalid",
+                _ => "rejected",
+            },
+            WorkOsError::NotFound => "not_found",
+            WorkOsError::RateLimited { .. } => "rate_limited",
+            WorkOsError::ServerError { .. } => "server_error",
+            WorkOsError::Unreachable => "unreachable",
+            WorkOsError::Timeout => "timeout",
+            WorkOsError::BadResponse(_) => "bad_response",
+            WorkOsError::InvalidInput(_) => "invalid_input",
+            WorkOsError::TooManyPages => "too_many_pages",
+        }
+    }
+
     /// The error of a non-2xx answer.
     pub(crate) fn from_answer(status: StatusCode, body: &[u8], retry_after: Option<u64>) -> Self {
         match status {

@@ -46,7 +46,7 @@ impl WorkOsClient {
         let bearer = self.bearer()?;
         let url = self.url("/sso/logout/authorize");
         let answer = self
-            .send(|| {
+            .send("logout_authorize", || {
                 self.http
                     .post(&url)
                     .header(http::header::AUTHORIZATION, bearer.clone())

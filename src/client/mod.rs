@@ -130,6 +130,19 @@ impl WorkOsClient {
     /// tried once more (nothing reached WorkOS); anything else is never repeated.
     async fn send(
         &self,
+        call: &'static str,
+        build: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<Vec<u8>, WorkOsError> {
+        let started = std::time::Instant::now();
+        let result = self.send_once(build).await;
+        let outcome = result.as_ref().map_or_else(WorkOsError::code, |_| "ok");
+        crate::telemetry::workos_call(call, outcome, started.elapsed());
+        result
+    }
+
+    /// [`send`](Self::send) without the metrics.
+    async fn send_once(
+        &self,
         build: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<Vec<u8>, WorkOsError> {
         let send = || {

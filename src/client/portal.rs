@@ -77,7 +77,7 @@ impl WorkOsClient {
         let bearer = self.bearer()?;
         let url = self.url("/portal/generate_link");
         let answer = self
-            .send(|| {
+            .send("portal_link", || {
                 self.http
                     .post(&url)
                     .header(http::header::AUTHORIZATION, bearer.clone())

@@ -65,7 +65,7 @@ impl WorkOsClient {
         );
         let url = self.url("/sso/token");
         let answer = self
-            .send(|| {
+            .send("token", || {
                 self.http
                     .post(&url)
                     .header(http::header::CONTENT_TYPE, "application/json")

@@ -10,6 +10,7 @@ use super::sign_in::SignInSettings;
 use super::url::{is_local_path, is_path_text, is_token_text, parse_url};
 use super::{
     AccessPolicy, ConfigError, DEFAULT_API_BASE_URL, IdpInitiatedLogin, SsoConfig, Tenancy,
+    WebhookSettings,
 };
 use crate::secret::{ApiKey, SessionSecret};
 use crate::selector::Selector;
@@ -54,6 +55,8 @@ pub struct SsoConfigBuilder {
     pub(super) clock: Clock,
     /// Tenants, domain routing, landings and pages (`tenancy.rs`).
     pub(super) tenancy: Tenancy,
+    /// The WorkOS webhook route (`webhooks.rs`).
+    pub(super) webhooks: WebhookSettings,
 }
 
 impl Default for SsoConfigBuilder {
@@ -90,6 +93,7 @@ impl Default for SsoConfigBuilder {
             session_cache_capacity: 4096,
             clock: Arc::new(SystemTime::now),
             tenancy: Tenancy::default(),
+            webhooks: WebhookSettings::default(),
         }
     }
 }
@@ -429,6 +433,7 @@ impl SsoConfigBuilder {
             default_selector: self.default_selector,
             allowed,
             authorizer,
+            webhooks: self.webhooks.build(&base_path)?,
             login_path: format!("{base_path}/login"),
             logout_path: format!("{base_path}/logout"),
             session_path: format!("{base_path}/session"),

@@ -21,6 +21,7 @@ impl SsoConfig {
     /// | `SSO_ALLOWED_CONNECTIONS` | `allowed_connections` | optional, comma-separated `conn_...` ids |
     /// | `SSO_ALLOWED_PROVIDERS` | `allowed_providers` | optional, comma-separated names (`GoogleOAuth,MicrosoftOAuth`) |
     /// | `SSO_IDP_LOGOUT` | `idp_logout` | optional, `true` or `false` (default) |
+    /// | `WORKOS_WEBHOOK_SECRET` | `workos_webhooks` | optional: turns on the webhook route with the endpoint's secret |
     pub fn from_env() -> Result<SsoConfig, ConfigError> {
         Self::builder_from_env()?.build()
     }
@@ -64,6 +65,9 @@ impl SsoConfig {
             builder = builder.idp_logout(flag_value(&flag).ok_or_else(|| {
                 ConfigError::new("idp_logout", "must be true or false").read_from("SSO_IDP_LOGOUT")
             })?);
+        }
+        if let Some(secret) = var("workos_webhooks", "WORKOS_WEBHOOK_SECRET")? {
+            builder = builder.workos_webhooks(secret.into_bytes());
         }
         Ok(builder)
     }

@@ -11,6 +11,7 @@ mod params;
 mod sign_in;
 mod tenancy;
 pub(crate) mod url;
+mod webhooks;
 
 use std::fmt;
 use std::sync::Arc;
@@ -23,6 +24,7 @@ pub(crate) use params::LoginParamsConfig;
 pub use params::{AuthorizationParams, Prompt};
 pub(crate) use sign_in::Allowed;
 pub(crate) use tenancy::{DomainCache, DomainRouting, Tenancy};
+pub(crate) use webhooks::{WebhookSettings, Webhooks};
 
 use crate::authorization::Authorizer;
 use crate::secret::{ApiKey, SessionSecret};
@@ -111,6 +113,8 @@ pub struct SsoConfig {
     pub(crate) http: reqwest::Client,
     /// Tenants, domain routing, landings and the app's pages.
     pub(crate) tenancy: Tenancy,
+    /// The WorkOS webhook route, when turned on.
+    pub(crate) webhooks: Option<Webhooks>,
 }
 
 impl fmt::Debug for SsoConfig {
@@ -136,6 +140,7 @@ impl fmt::Debug for SsoConfig {
             .field("idp_logout", &self.idp_logout)
             .field("session_store", &self.session_store.is_some())
             .field("tenant_resolver", &self.tenancy.resolver.is_some())
+            .field("webhooks", &self.webhooks)
             .finish_non_exhaustive()
     }
 }

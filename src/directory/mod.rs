@@ -121,8 +121,21 @@ impl WorkOsDomains {
         }
     }
 
-    /// One page of `GET /connections?domain=`.
+    /// One page of `GET /connections?domain=`, counted in the WorkOS call metrics.
     async fn page(&self, domain: &str, after: Option<&str>) -> Result<List, DomainLookupError> {
+        let started = std::time::Instant::now();
+        let result = self.page_once(domain, after).await;
+        let outcome = if result.is_ok() { "ok" } else { "unavailable" };
+        crate::telemetry::workos_call("domain_lookup", outcome, started.elapsed());
+        result
+    }
+
+    /// [`page`](Self::page) without the metrics.
+    async fn page_once(
+        &self,
+        domain: &str,
+        after: Option<&str>,
+    ) -> Result<List, DomainLookupError> {
         let url = {
             let mut query = form_urlencoded::Serializer::new(String::new());
             query

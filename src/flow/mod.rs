@@ -191,6 +191,7 @@ impl Flows {
         headers: &HeaderMap,
         now: u64,
     ) -> Response<OwnBody> {
+        crate::telemetry::login_started();
         let state = crypto::random_token(32);
         let verifier = PkceVerifier::new(crypto::random_token(32));
         let (param, value) = selector.param();

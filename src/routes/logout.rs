@@ -51,6 +51,7 @@ pub(crate) fn logout<B>(core: &Arc<Core>, request: &Request<B>) -> Answer {
             }
             Ok(()) => response,
             Err(error) => {
+                crate::telemetry::store_error("revoke");
                 tracing::error!(%error, "could not revoke the session at logout");
                 not_revoked(&core, wants_page)
             }

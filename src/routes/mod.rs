@@ -10,6 +10,7 @@ pub(crate) mod logout;
 mod origin;
 mod session;
 pub(crate) mod step_up;
+mod webhook;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -33,13 +34,30 @@ impl Answer {
     }
 }
 
-/// Answers a request to one of the SSO routes.
-pub(crate) fn answer<B>(core: &Arc<Core>, route: Route, request: &Request<B>) -> Answer {
-    let answer = match route {
-        Route::Login => login::login(core, request),
-        Route::Callback => callback::callback(core, request),
-        Route::Logout => logout::logout(core, request),
-        Route::Session => session::session(core, request),
+/// Answers a request to one of the SSO routes, in a `tracing` span named after the route
+/// (`sso.login`, `sso.callback`, `sso.logout`, `sso.session`, `sso.webhook`).
+pub(crate) fn answer<B: Send + 'static>(
+    core: &Arc<Core>,
+    route: Route,
+    request: Request<B>,
+) -> Answer {
+    let span = match route {
+        Route::Login => tracing::info_span!("sso.login"),
+        Route::Callback => tracing::info_span!("sso.callback"),
+        Route::Logout => tracing::info_span!("sso.logout"),
+        Route::Session => tracing::info_span!("sso.session"),
+        Route::Webhook => tracing::info_span!("sso.webhook"),
+    };
+    let answer = span.in_scope(|| match route {
+        Route::Login => login::login(core, &request),
+        Route::Callback => callback::callback(core, &request),
+        Route::Logout => logout::logout(core, &request),
+        Route::Session => session::session(core, &request),
+        Route::Webhook => webhook::receive(core, request),
+    });
+    let answer = match answer {
+        Answer::Later(future) => Answer::later(tracing::Instrument::instrument(future, span)),
+        now => now,
     };
     match core.pages.clone() {
         None => answer,

@@ -184,8 +184,63 @@ impl MemoryStore {
         f(&mut tables, now)
     }
 
+    /// Records `what` at once (what [`SessionStore::revoke`] does).
+    pub(crate) fn revoke_now(
+        &self,
+        what: Revocation,
+        at: SystemTime,
+        until: SystemTime,
+    ) -> Result<(), StoreError> {
+        self.write(|tables, now| {
+            for table in &mut tables.revoked {
+                table.purge(now, PURGE_BATCH);
+            }
+            if until <= now {
+                // No token it could refuse still verifies.
+                return Ok(());
+            }
+            let full = tables.revocations() >= tables.max_revocations;
+            let max = tables.max_revocations;
+            let (kind, id) = slot(&what);
+            tables.revoked[kind]
+                .upsert(id.to_owned(), at, until, full, |kept, at| {
+                    *kept = (*kept).max(at);
+                })
+                .map_err(|Full| {
+                    StoreError::new(format!(
+                        "memory store full: {max} live revocations (see MemoryStore::with_capacity)"
+                    ))
+                })
+        })
+    }
+
+    /// Every live revocation with its moment and its end, for a store that copies this one
+    /// elsewhere (the Redis store writes its local view back after an outage).
+    #[cfg(feature = "redis")]
+    pub(crate) fn live_revocations(&self) -> Vec<(Revocation, SystemTime, SystemTime)> {
+        let now = (self.clock)();
+        let Ok(tables) = self.tables.read() else {
+            return Vec::new();
+        };
+        let kinds: [fn(String) -> Revocation; 4] = [
+            Revocation::Session,
+            Revocation::User,
+            Revocation::Organization,
+            Revocation::Connection,
+        ];
+        let mut live = Vec::new();
+        for (table, kind) in tables.revoked.iter().zip(kinds) {
+            for (id, record) in &table.records {
+                if now < record.until {
+                    live.push((kind(id.clone()), record.value, record.until));
+                }
+            }
+        }
+        live
+    }
+
     /// Whether a live record refuses `session`; answered from memory, at once.
-    fn revoked_now(&self, session: &SessionRef<'_>) -> Result<bool, StoreError> {
+    pub(crate) fn revoked_now(&self, session: &SessionRef<'_>) -> Result<bool, StoreError> {
         self.tables.read().map_err(|_| poisoned()).map(|tables| {
             if tables.revocations() == 0 {
                 return false;
@@ -235,28 +290,7 @@ impl SessionStore for MemoryStore {
         at: SystemTime,
         until: SystemTime,
     ) -> BoxFuture<'_, Result<(), StoreError>> {
-        let result = self.write(|tables, now| {
-            for table in &mut tables.revoked {
-                table.purge(now, PURGE_BATCH);
-            }
-            if until <= now {
-                // No token it could refuse still verifies.
-                return Ok(());
-            }
-            let full = tables.revocations() >= tables.max_revocations;
-            let max = tables.max_revocations;
-            let (kind, id) = slot(&what);
-            tables.revoked[kind]
-                .upsert(id.to_owned(), at, until, full, |kept, at| {
-                    *kept = (*kept).max(at);
-                })
-                .map_err(|Full| {
-                    StoreError::new(format!(
-                        "memory store full: {max} live revocations (see MemoryStore::with_capacity)"
-                    ))
-                })
-        });
-        Box::pin(std::future::ready(result))
+        Box::pin(std::future::ready(self.revoke_now(what, at, until)))
     }
 
     fn is_revoked(&self, session: &SessionRef<'_>) -> BoxFuture<'_, Result<bool, StoreError>> {

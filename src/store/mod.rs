@@ -13,7 +13,9 @@
 //! separate `SsoLayer::new` calls), configure one store they all share with
 //! [`SsoConfigBuilder::session_store`](crate::SsoConfigBuilder::session_store), or a session
 //! revoked on one instance keeps working on the others. Layers of one process can share an
-//! `Arc<MemoryStore>`; instances on several machines need a networked store.
+//! `Arc<MemoryStore>`; instances on several machines need a networked store, such as
+//! `RedisStore` (feature `redis`), which answers every request from a local view kept current
+//! through Redis pub/sub.
 //!
 //! # What a revocation refuses
 //!
@@ -134,6 +136,8 @@
 //! ```
 
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 
 use std::fmt;
 use std::future::Future;
@@ -141,6 +145,9 @@ use std::pin::Pin;
 use std::time::SystemTime;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use redis::{RedisStore, RedisStoreBuilder};
 
 /// A boxed future, as the store's methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -9,7 +9,8 @@
 //! /portal/generate_link`; all but the Logout Redirect want `Authorization: Bearer <API key>`.
 //! It knows a few seeded organizations, connections (with their domains) and users ([`Seed`]),
 //! checks client credentials, single-use codes, code lifetimes and PKCE as WorkOS does, and can be
-//! told to misbehave per endpoint ([`Fault`]) to test error handling.
+//! told to misbehave per endpoint ([`Fault`]) to test error handling. It also delivers signed
+//! webhook events to an app ([`MockWorkOs::send_webhook`], [`WebhookEvent`]).
 //!
 //! Point the crate at it with [`MockWorkOs::base_url`], [`MockWorkOs::client_id`] and
 //! [`MockWorkOs::api_key`]. Anyone can sign in as anyone: never use it outside development.
@@ -56,6 +57,7 @@ mod seed;
 mod state;
 #[cfg(test)]
 mod tests;
+mod webhooks;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -71,6 +73,7 @@ use tokio::task::{JoinHandle, JoinSet};
 pub use dev::DevSetup;
 pub use seed::{Seed, SeedConnection, SeedUser};
 use state::Shared;
+pub use webhooks::WebhookEvent;
 
 /// A fake WorkOS API server running on `127.0.0.1` on a free port.
 ///

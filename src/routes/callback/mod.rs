@@ -213,6 +213,7 @@ pub(crate) async fn finish(core: Arc<Core>, exchange: Exchange) -> Response<OwnB
     {
         Ok(true) => {}
         Ok(false) => {
+            crate::telemetry::login_refused("flow_replayed");
             tracing::info!(
                 target: "tower_workos_sso::audit",
                 reason = "flow_replayed",
@@ -225,6 +226,8 @@ pub(crate) async fn finish(core: Arc<Core>, exchange: Exchange) -> Response<OwnB
             return response;
         }
         Err(error) => {
+            crate::telemetry::login_refused("store_unavailable");
+            crate::telemetry::store_error("login_state");
             tracing::error!(%error, "login state store unavailable; callback refused");
             return finish_page(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -243,6 +246,7 @@ pub(crate) async fn finish(core: Arc<Core>, exchange: Exchange) -> Response<OwnB
                 confirm_replacement(&core, &flow, live_user.as_deref())
             }
             Ok((token, claims)) => {
+                crate::telemetry::login_completed();
                 tracing::info!(profile_id = %claims.sub, connection_id = %claims.profile.connection_id, "signed in through WorkOS");
                 let landing = landing(&core, &flow, &claims.profile);
                 let mut response = response::redirect(StatusCode::SEE_OTHER, &landing);

@@ -11,6 +11,8 @@ use crate::response::{self, Action, OwnBody};
 
 /// The page for an `?error=` callback: a fixed message per known code, nothing from the query.
 pub(super) fn idp_error(core: &Core, error: &str, flow: Option<&FlowClaims>) -> Response<OwnBody> {
+    crate::telemetry::callback_error(error);
+    crate::telemetry::login_refused("idp_error");
     tracing::info!(
         error = error_code_for_log(error),
         hint = crate::client::idp_error_hint(error).unwrap_or("-"),
@@ -54,6 +56,8 @@ pub(super) fn exchange_failed(
     flow: &FlowClaims,
 ) -> Response<OwnBody> {
     crate::client::log_failure("code exchange", error);
+    crate::telemetry::callback_error(error.code());
+    crate::telemetry::login_refused("exchange_failed");
     let retry = retry_link(core, Some(flow));
     let (status, message) = match error {
         WorkOsError::InvalidGrant => return expired(core, Some(flow)),
@@ -131,6 +135,7 @@ pub(super) fn finish_page(
 
 /// Too many code exchanges under way: answered at once, the flow kept for a retry.
 pub(super) fn busy() -> Response<OwnBody> {
+    crate::telemetry::login_refused("busy");
     tracing::warn!(
         target: "tower_workos_sso::audit",
         reason = "exchanges_capped",
@@ -190,6 +195,7 @@ pub(super) fn refused(
     reason: Option<&str>,
     flow: &FlowClaims,
 ) -> Response<OwnBody> {
+    crate::telemetry::login_refused(refusal.code());
     let (status, title, message) = match refusal {
         Refusal::NotAdmitted | Refusal::FlowMismatch => (
             StatusCode::FORBIDDEN,

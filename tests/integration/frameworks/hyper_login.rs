@@ -47,6 +47,9 @@ async fn handle(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Inf
     Ok(response)
 }
 
+/// The webhook route is on for every server here: Hyper's `Incoming` body is one it reads.
+const WEBHOOK_SECRET: &[u8] = b"whsec_hyper_test";
+
 /// A hyper server on 127.0.0.1 and its fake WorkOS.
 struct Server {
     base: String,
@@ -83,6 +86,7 @@ where
     let base = format!("http://{}", listener.local_addr().unwrap());
     let config = config_for(&workos, &base)
         .public_paths(["/public"])
+        .workos_webhooks(WEBHOOK_SECRET)
         .build()
         .expect("valid test config");
     let service = stack(config);
@@ -128,6 +132,25 @@ async fn sign_in(server: &Server) -> (Browser, Vec<String>) {
         "hyper home of alice@example.com"
     );
     (browser, hops)
+}
+
+#[tokio::test]
+async fn a_webhook_is_read_from_hyper_s_own_body_type_and_ends_the_sessions() {
+    let server = start_layer_only().await;
+    let (browser, _) = sign_in(&server).await;
+    let event = tower_workos_sso::testkit::WebhookEvent::connection_deleted("conn_01ACMEOKTA");
+    let answer = server
+        ._workos
+        .send_webhook(&server.url("/auth/webhooks/workos"), WEBHOOK_SECRET, &event)
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let page = browser.get(&server.url("/")).await;
+    assert_eq!(
+        page.status(),
+        StatusCode::SEE_OTHER,
+        "the session still works"
+    );
 }
 
 #[tokio::test]

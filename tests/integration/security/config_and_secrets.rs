@@ -190,6 +190,7 @@ fn c1_from_env_names_the_setting() {
             with(&[("SSO_DEFAULT_CONNECTION", "org_01WRONG")]),
             "SSO_DEFAULT_CONNECTION",
         ),
+        (with(&[("WORKOS_WEBHOOK_SECRET", "whsec_c1")]), "ok"),
     ];
     let exe = std::env::current_exe().unwrap();
     let all = [
@@ -203,6 +204,7 @@ fn c1_from_env_names_the_setting() {
         "SSO_DEFAULT_CONNECTION",
         "SSO_DEFAULT_PROVIDER",
         "SSO_PUBLIC_PATHS",
+        "WORKOS_WEBHOOK_SECRET",
     ];
     for (vars, expected) in cases {
         let mut child = Command::new(&exe);
@@ -238,6 +240,7 @@ async fn c2_debug_and_display_of_config_layer_tokens_and_errors_show_no_secret()
     let app = harness::start(|b| b).await;
     let config = valid()
         .previous_session_secret(b"c2-previous-secret-that-is-long-enough!".to_vec())
+        .workos_webhooks("whsec_c2_webhook_secret")
         .build()
         .unwrap();
     let layer = SsoLayer::new(config.clone());
@@ -254,7 +257,7 @@ async fn c2_debug_and_display_of_config_layer_tokens_and_errors_show_no_secret()
         format!("{config:?}"),
         format!("{layer:?}"),
         format!("{:?}", app.layer),
-        format!("{:?}", valid()),
+        format!("{:?}", valid().workos_webhooks("whsec_c2_webhook_secret")),
         format!("{minted:?}"),
         format!("{error} {error:?}"),
     ]
@@ -265,6 +268,7 @@ async fn c2_debug_and_display_of_config_layer_tokens_and_errors_show_no_secret()
         "c1_secret_value",
         SESSION_SECRET,
         "c2-previous-secret",
+        "whsec_c2_webhook_secret",
         std::str::from_utf8(SECRET).unwrap(),
         app.workos.api_key(),
         minted.expose(),

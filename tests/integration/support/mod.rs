@@ -4,3 +4,5 @@
 pub mod callback;
 pub mod forge;
 pub mod harness;
+#[cfg(feature = "redis")]
+pub mod redis;

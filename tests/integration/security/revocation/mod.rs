@@ -6,3 +6,6 @@ mod app;
 mod logout;
 mod minted;
 mod scopes;
+#[cfg(feature = "redis")]
+mod shared_store;
+mod webhooks;

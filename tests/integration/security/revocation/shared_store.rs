@@ -1,0 +1,252 @@
+//! SECURITY.md V4-V7: several instances share one truth through `RedisStore`, against a real
+//! `redis-server` of each test's own. A revocation on one instance is enforced by every other
+//! within a second; a login state is used once across instances; Redis down at start, down
+//! mid-run, restarted empty or slow never lets a revoked session back in for long, never
+//! blocks public paths, never holds a request, and login states fail closed.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use tower_workos_sso::store::{RedisStore, SessionStore};
+use tower_workos_sso::testkit::{MockWorkOs, WebhookEvent};
+
+use super::app::{self, App, Use};
+use crate::support::harness::Browser;
+use crate::support::redis::RedisServer;
+
+/// What a test allows for a revocation to reach every instance (the issue's bound).
+const WITHIN: Duration = Duration::from_secs(1);
+
+/// A store on `redis` with a short deadline, as each instance would make its own.
+fn store(redis: &RedisServer) -> RedisStore {
+    RedisStore::builder(&redis.url())
+        .timeout(Duration::from_millis(300))
+        .start()
+        .expect("a valid Redis URL")
+}
+
+/// The webhook endpoint's secret of every instance.
+const WEBHOOK_SECRET: &[u8] = b"whsec_shared_store_test";
+
+/// An instance of the app with its own store on `redis`, connected, and the webhook route on.
+async fn instance(redis: &RedisServer) -> (App, RedisStore) {
+    let store = store(redis);
+    let app = app::start({
+        let store = store.clone();
+        |b| b.session_store(store).workos_webhooks(WEBHOOK_SECRET)
+    })
+    .await;
+    assert!(store.wait_connected(Duration::from_secs(5)).await);
+    (app, store)
+}
+
+/// How long until `token` stops opening `app`; panics past `limit`.
+async fn refused_within(app: &App, token: &str, limit: Duration) -> Duration {
+    let start = Instant::now();
+    while app.opens(token, Use::Cookie).await {
+        assert!(
+            start.elapsed() < limit,
+            "{} still accepts the token",
+            app.base
+        );
+    }
+    start.elapsed()
+}
+
+/// Waits until every store is connected again after Redis came back.
+async fn reconnected(stores: &[&RedisStore]) {
+    for store in stores {
+        assert!(store.wait_connected(Duration::from_secs(5)).await);
+    }
+}
+
+#[tokio::test]
+async fn v4_a_logout_on_one_instance_is_enforced_on_every_other_within_a_second() {
+    let mut redis = RedisServer::start();
+    let (a, store_a) = instance(&redis).await;
+    let (b, store_b) = instance(&redis).await;
+    let (c, store_c) = instance(&redis).await;
+
+    // Signed in on A, the session works on B and C.
+    let (_, first) = a.sign_in("login_hint=alice%40example.com").await;
+    let (_, second) = a.sign_in("login_hint=bob%40example.com").await;
+    for app in [&a, &b, &c] {
+        assert!(app.opens(&first, Use::Cookie).await, "{}", app.base);
+        assert!(app.opens(&second, Use::Bearer).await, "{}", app.base);
+    }
+    // Logged out on B, refused on B at once and on A and C within a second.
+    assert_eq!(
+        b.log_out(&first, Use::Cookie).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert!(!b.opens(&first, Use::Cookie).await);
+    for app in [&a, &c] {
+        let took = refused_within(app, &first, WITHIN).await;
+        eprintln!("revocation reached {} in {took:?}", app.base);
+    }
+
+    // Redis dies: every instance keeps serving from its view, the revoked session stays out.
+    redis.kill();
+    for app in [&a, &b, &c] {
+        assert!(!app.opens(&first, Use::Cookie).await, "{}", app.base);
+        assert!(app.opens(&second, Use::Cookie).await, "{}", app.base);
+    }
+    // A logout during the outage is enforced where it happened, at once.
+    assert_eq!(
+        c.log_out(&second, Use::Cookie).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert!(!c.opens(&second, Use::Cookie).await);
+    // Signing in needs Redis (the login state is used once everywhere): it fails closed.
+    let browser = Browser::new();
+    let (hops, page) = browser
+        .follow(&a.url("/auth/login?login_hint=alice%40example.com"))
+        .await;
+    assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE, "{hops:?}");
+    assert!(hops.last().unwrap().contains("/auth/callback"), "{hops:?}");
+
+    // Redis is back, empty (nothing was saved): the outage's logout reaches A and B, and the
+    // first logout holds everywhere, also on an instance started after the restart.
+    redis.restart();
+    reconnected(&[&store_a, &store_b, &store_c]).await;
+    for app in [&a, &b] {
+        refused_within(app, &second, WITHIN).await;
+    }
+    let (d, _store_d) = instance(&redis).await;
+    for app in [&a, &b, &c, &d] {
+        assert!(!app.opens(&first, Use::Cookie).await, "{}", app.base);
+        assert!(!app.opens(&second, Use::Bearer).await, "{}", app.base);
+    }
+    // And signing in works again, on every instance.
+    let (_, third) = a.sign_in("login_hint=alice%40example.com").await;
+    for app in [&b, &c, &d] {
+        assert!(app.opens(&third, Use::Cookie).await, "{}", app.base);
+    }
+}
+
+#[tokio::test]
+async fn v5_a_login_state_is_used_once_across_instances() {
+    let redis = RedisServer::start();
+    let (one, two) = (store(&redis), store(&redis));
+    assert!(one.wait_connected(Duration::from_secs(5)).await);
+    assert!(two.wait_connected(Duration::from_secs(5)).await);
+    let until = std::time::SystemTime::now() + Duration::from_secs(600);
+    assert!(one.consume_login_state("flow-1", until).await.unwrap());
+    assert!(!two.consume_login_state("flow-1", until).await.unwrap());
+    assert!(!one.consume_login_state("flow-1", until).await.unwrap());
+    assert!(two.consume_login_state("flow-2", until).await.unwrap());
+    // Remembered in Redis until the flow's end, not longer.
+    let ttl: i64 = redis
+        .command(&["PTTL", "tower-workos-sso:state:flow-1"])
+        .trim_start_matches(':')
+        .parse()
+        .unwrap();
+    assert!((590_000..=600_000).contains(&ttl), "{ttl}");
+}
+
+#[tokio::test]
+async fn v6_with_redis_down_at_start_sessions_fail_closed_and_public_paths_are_served() {
+    let mut redis = RedisServer::start();
+    redis.kill();
+    let store = store(&redis);
+    let app = app::start({
+        let store = store.clone();
+        |b| b.session_store(store)
+    })
+    .await;
+    let token = app
+        .layer
+        .issue_session_token(&crate::support::harness::alice())
+        .unwrap();
+    let token = token.expose();
+    let client = reqwest::Client::new();
+    // Nothing is known of other instances' revocations yet: a session is not let in.
+    let started = Instant::now();
+    let me = Use::Bearer.send(&client, &app.url("/api/me"), token).await;
+    assert_eq!(me.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let public = client.get(app.url("/public")).send().await.unwrap();
+    assert_eq!(public.status(), StatusCode::OK);
+    assert_eq!(public.text().await.unwrap(), "public, anonymous");
+    // Signing in fails closed too, and quickly.
+    let (hops, page) = Browser::new()
+        .follow(&app.url("/auth/login?login_hint=alice%40example.com"))
+        .await;
+    assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE, "{hops:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    // Once Redis answers, the instance connects by itself.
+    redis.restart();
+    assert!(store.wait_connected(Duration::from_secs(5)).await);
+    assert!(app.opens(token, Use::Bearer).await);
+    app.sign_in("login_hint=alice%40example.com").await;
+}
+
+#[tokio::test]
+async fn v7_a_slow_redis_holds_no_request_and_a_logout_made_meanwhile_still_spreads() {
+    let redis = RedisServer::start();
+    let (a, _store_a) = instance(&redis).await;
+    let (b, _store_b) = instance(&redis).await;
+    let (_, token) = a.sign_in("login_hint=alice%40example.com").await;
+    assert!(b.opens(&token, Use::Cookie).await);
+
+    redis.stall(2500);
+    let started = Instant::now();
+    // Sessions are checked from the local view, without waiting on Redis.
+    assert!(b.opens(&token, Use::Cookie).await);
+    assert!(
+        started.elapsed() < Duration::from_millis(250),
+        "{:?}",
+        started.elapsed()
+    );
+    // A logout waits at most the deadline, is enforced here at once, and reaches B later.
+    assert_eq!(
+        a.log_out(&token, Use::Cookie).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(700),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!a.opens(&token, Use::Cookie).await);
+    // A callback cannot use its login state: 503 within the deadline, not a hang.
+    let (hops, page) = Browser::new()
+        .follow(&b.url("/auth/login?login_hint=bob%40example.com"))
+        .await;
+    assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE, "{hops:?}");
+    assert!(
+        started.elapsed() < Duration::from_millis(1400),
+        "{:?}",
+        started.elapsed()
+    );
+    // When Redis answers again, the write is retried and B refuses the session.
+    refused_within(&b, &token, Duration::from_millis(2500) + 2 * WITHIN).await;
+}
+
+#[tokio::test]
+async fn v8_a_webhook_received_by_one_instance_ends_the_sessions_on_every_other() {
+    let redis = RedisServer::start();
+    let (a, _store_a) = instance(&redis).await;
+    let (b, _store_b) = instance(&redis).await;
+    let (_, token) = a.sign_in("login_hint=alice%40example.com").await;
+    assert!(b.opens(&token, Use::Cookie).await);
+    let workos = MockWorkOs::start().await.unwrap();
+    let event = WebhookEvent::connection_deleted("conn_01ACMEOKTA");
+    let url = |app: &App| app.url("/auth/webhooks/workos");
+    let answer = workos
+        .send_webhook(&url(&a), WEBHOOK_SECRET, &event)
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    refused_within(&b, &token, WITHIN).await;
+    // The same event delivered to the other instance is known there as a replay.
+    let again = workos
+        .send_webhook(&url(&b), WEBHOOK_SECRET, &event)
+        .await
+        .unwrap();
+    let answer: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(answer["status"], "replayed");
+}

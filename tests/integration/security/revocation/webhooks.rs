@@ -1,0 +1,239 @@
+//! SECURITY.md H1-H4: the WorkOS webhook route. A signed `connection.deactivated`,
+//! `connection.deleted` or `organization.deleted` ends the sessions signed in through it; a
+//! delivery without a valid, fresh signature is refused and changes nothing; a replayed event
+//! changes nothing; bodies are bounded; the route is off unless configured.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use tower_workos_sso::testkit::{MockWorkOs, WebhookEvent};
+
+use super::app::{self, App, Use};
+
+const SECRET: &[u8] = b"whsec_integration_test_secret";
+const PATH: &str = "/auth/webhooks/workos";
+
+async fn start() -> App {
+    app::start(|b| b.workos_webhooks(SECRET)).await
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// Delivers `body` with `signature` (if any); the status and the JSON answer.
+async fn deliver(app: &App, body: &str, signature: Option<&str>) -> (StatusCode, Value) {
+    let mut request = reqwest::Client::new()
+        .post(app.url(PATH))
+        .header("content-type", "application/json")
+        .body(body.to_owned());
+    if let Some(signature) = signature {
+        request = request.header("workos-signature", signature);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// `event` delivered by the fake, signed now with `secret`.
+async fn send(app: &App, event: &WebhookEvent, secret: &[u8]) -> (StatusCode, Value) {
+    let workos = MockWorkOs::start().await.unwrap();
+    let response = workos
+        .send_webhook(&app.url(PATH), secret, event)
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn h1_a_deleted_or_deactivated_connection_or_deleted_organization_ends_its_sessions() {
+    for event in [
+        WebhookEvent::connection_deleted("conn_01ACMEOKTA"),
+        WebhookEvent::connection_deactivated("conn_01ACMEOKTA"),
+        WebhookEvent::organization_deleted("org_01ACME"),
+    ] {
+        let app = start().await;
+        let (_, token) = app.sign_in("login_hint=alice%40example.com").await;
+        // Another tenant's event, and an event that ends nothing, leave the session alone.
+        for other in [
+            WebhookEvent::connection_deleted("conn_01GLOBEXENTRA"),
+            WebhookEvent::organization_deleted("org_01GLOBEX"),
+            WebhookEvent::new(
+                "connection.activated",
+                serde_json::json!({"id": "conn_01ACMEOKTA"}),
+            ),
+        ] {
+            let (status, answer) = send(&app, &other, SECRET).await;
+            assert_eq!(status, StatusCode::OK, "{}", other.event);
+            assert!(app.opens(&token, Use::Cookie).await, "{}", other.event);
+            let expected = if other.event == "connection.activated" {
+                "ignored"
+            } else {
+                "revoked"
+            };
+            assert_eq!(answer["status"], expected);
+        }
+        let (status, answer) = send(&app, &event, SECRET).await;
+        assert_eq!(
+            (status, &answer["status"]),
+            (StatusCode::OK, &"revoked".into())
+        );
+        assert!(!app.opens(&token, Use::Cookie).await, "{}", event.event);
+        assert!(!app.opens(&token, Use::Bearer).await, "{}", event.event);
+        // Signing in again afterwards works.
+        app.advance(Duration::from_secs(2));
+        let (_, again) = app.sign_in("login_hint=alice%40example.com").await;
+        assert!(app.opens(&again, Use::Cookie).await);
+    }
+}
+
+#[tokio::test]
+async fn h2_a_delivery_without_a_valid_fresh_signature_is_refused_and_changes_nothing() {
+    let app = start().await;
+    let (_, token) = app.sign_in("login_hint=alice%40example.com").await;
+    let event = WebhookEvent::connection_deleted("conn_01ACMEOKTA");
+    let body = event.body();
+    let now = now_ms();
+    let good = event.signature(SECRET, now);
+    let tampered = body.replace("conn_01ACMEOKTA", "conn_01ACMEOKTB");
+    let cases: [(&str, &str, Option<String>, StatusCode); 7] = [
+        ("no header", &body, None, StatusCode::BAD_REQUEST),
+        (
+            "garbage",
+            &body,
+            Some("nonsense".into()),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "wrong secret",
+            &body,
+            Some(event.signature(b"whsec_other", now)),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "tampered body",
+            &tampered,
+            Some(good.clone()),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "too old",
+            &body,
+            Some(event.signature(SECRET, now - 181_000)),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "too new",
+            &body,
+            Some(event.signature(SECRET, now + 181_000)),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "moved time",
+            &body,
+            Some(good.replace(&now.to_string(), &(now - 1).to_string())),
+            StatusCode::UNAUTHORIZED,
+        ),
+    ];
+    for (case, body, signature, status) in cases {
+        let (got, answer) = deliver(&app, body, signature.as_deref()).await;
+        assert_eq!(got, status, "{case}");
+        let text = answer.to_string();
+        assert!(
+            !text.contains("whsec") && !text.contains("conn_01"),
+            "{case}: {text}"
+        );
+        assert!(
+            app.opens(&token, Use::Cookie).await,
+            "{case} ended the session"
+        );
+    }
+    // A signed body that is no event is a 400, and changes nothing either.
+    let (got, _) = deliver(&app, "[]", Some(&hmac_signature(SECRET, now, b"[]"))).await;
+    assert_eq!(got, StatusCode::BAD_REQUEST);
+    assert!(app.opens(&token, Use::Cookie).await);
+    // The genuine delivery still works afterwards: nothing above used up its id.
+    let (got, _) = deliver(&app, &body, Some(&good)).await;
+    assert_eq!(got, StatusCode::OK);
+    assert!(!app.opens(&token, Use::Cookie).await);
+}
+
+/// `WorkOS-Signature` of any body, signed by hand as WorkOS signs.
+fn hmac_signature(secret: &[u8], t: u64, body: &[u8]) -> String {
+    use aws_lc_rs::hmac;
+    let key = hmac::Key::new(hmac::HMAC_SHA256, secret);
+    let mut signed = format!("{t}.").into_bytes();
+    signed.extend_from_slice(body);
+    let tag = hmac::sign(&key, &signed);
+    let hex: String = tag.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("t={t}, v1={hex}")
+}
+
+#[tokio::test]
+async fn h3_a_replayed_event_changes_nothing_even_signed_anew() {
+    let app = start().await;
+    let (_, first) = app.sign_in("login_hint=alice%40example.com").await;
+    let event = WebhookEvent::connection_deleted("conn_01ACMEOKTA");
+    let (status, _) = send(&app, &event, SECRET).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!app.opens(&first, Use::Cookie).await);
+    // Alice signs in again later; the same event delivered again (the very request, or signed
+    // anew) must not end the new session.
+    app.advance(Duration::from_secs(5));
+    let (_, second) = app.sign_in("login_hint=alice%40example.com").await;
+    let replay = event.signature(SECRET, now_ms());
+    let (status, answer) = deliver(&app, &event.body(), Some(&replay)).await;
+    assert_eq!(
+        (status, &answer["status"]),
+        (StatusCode::OK, &"replayed".into())
+    );
+    let (status, _) = send(&app, &event, SECRET).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        app.opens(&second, Use::Cookie).await,
+        "a replay ended a later session"
+    );
+}
+
+#[tokio::test]
+async fn h4_the_route_is_off_by_default_post_only_and_its_body_bounded() {
+    // Off: the path is the app's (protected), and nothing is revoked.
+    let off = app::start(|b| b).await;
+    let (_, token) = off.sign_in("login_hint=alice%40example.com").await;
+    let event = WebhookEvent::connection_deleted("conn_01ACMEOKTA");
+    let (status, _) = send(&off, &event, SECRET).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(off.opens(&token, Use::Cookie).await);
+
+    let app = app::start(|b| {
+        b.workos_webhooks(SECRET)
+            .webhook_path("/hooks/workos")
+            .webhook_limits(Duration::from_secs(60), 512)
+    })
+    .await;
+    let url = app.url("/hooks/workos");
+    let client = reqwest::Client::new();
+    let get = client.get(&url).send().await.unwrap();
+    assert_eq!(get.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let big = format!(
+        r#"{{"id":"event_1","event":"x","data":{{"pad":"{}"}}}}"#,
+        "a".repeat(600)
+    );
+    let signature = hmac_signature(SECRET, now_ms(), big.as_bytes());
+    let response = client
+        .post(&url)
+        .header("workos-signature", signature)
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let workos = MockWorkOs::start().await.unwrap();
+    let response = workos.send_webhook(&url, SECRET, &event).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
