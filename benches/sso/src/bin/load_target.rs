@@ -5,6 +5,7 @@
 //! ```
 //!
 //! - `/bare`: the bare handler, not behind the layer (added after `.layer`, so it skips it);
+//! - `/noop`: the bare handler behind a layer that does nothing, mounted the same way;
 //! - `/public`: a public path behind the layer;
 //! - `/app`: protected, the handler takes `Profile`.
 //!
@@ -28,7 +29,7 @@ use std::time::SystemTime;
 use axum::routing::get;
 use tower_workos_sso::SsoLayer;
 use tower_workos_sso_benches::fake::Fake;
-use tower_workos_sso_benches::{SESSION_COOKIE, cookie_header, hello_fixed, with_sso};
+use tower_workos_sso_benches::{NoopLayer, SESSION_COOKIE, cookie_header, hello_fixed, with_sso};
 
 fn main() {
     let mut port = 0u16;
@@ -57,7 +58,12 @@ fn main() {
     let sso = with_sso(layer);
     let session = fake.sign_in_blocking(&sso);
     drop(fake);
-    let app = sso.route("/bare", get(hello_fixed));
+    // `/noop`: the bare handler behind a do-nothing layer mounted as the SSO layer is, so the
+    // load shows what mounting any layer costs beside what the SSO layer costs.
+    let noop = axum::Router::new()
+        .route("/noop", get(hello_fixed))
+        .layer(NoopLayer);
+    let app = sso.route("/bare", get(hello_fixed)).merge(noop);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
