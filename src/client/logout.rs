@@ -43,16 +43,8 @@ impl WorkOsClient {
         profile_id: &str,
     ) -> Result<LogoutAuthorization, WorkOsError> {
         let body = serde_json::json!({ "profile_id": check_id(profile_id)? }).to_string();
-        let bearer = self.bearer()?;
-        let url = self.url("/sso/logout/authorize");
         let answer = self
-            .send("logout_authorize", || {
-                self.http
-                    .post(&url)
-                    .header(http::header::AUTHORIZATION, bearer.clone())
-                    .header(http::header::CONTENT_TYPE, "application/json")
-                    .body(body.clone())
-            })
+            .post_json("logout_authorize", "/sso/logout/authorize", body)
             .await?;
         let logout: LogoutAuthorization = serde_json::from_slice(&answer)
             .map_err(|_| WorkOsError::BadResponse("the logout answer is not the expected JSON"))?;

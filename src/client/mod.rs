@@ -117,6 +117,25 @@ impl WorkOsClient {
         format!("{}{path}", self.base)
     }
 
+    /// `POST path` with a JSON `body` and the API key as a bearer token: the answer's bytes.
+    async fn post_json(
+        &self,
+        call: &'static str,
+        path: &str,
+        body: String,
+    ) -> Result<Vec<u8>, WorkOsError> {
+        let bearer = self.bearer()?;
+        let url = self.url(path);
+        self.send(call, || {
+            self.http
+                .post(&url)
+                .header(http::header::AUTHORIZATION, bearer.clone())
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(body.clone())
+        })
+        .await
+    }
+
     /// `Authorization: Bearer <API key>`, marked sensitive so no HTTP layer prints it.
     fn bearer(&self) -> Result<HeaderValue, WorkOsError> {
         let value = zeroize::Zeroizing::new(format!("Bearer {}", self.api_key.expose()));

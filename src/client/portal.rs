@@ -74,16 +74,8 @@ impl WorkOsClient {
             body["return_url"] = url.into();
         }
         let body = body.to_string();
-        let bearer = self.bearer()?;
-        let url = self.url("/portal/generate_link");
         let answer = self
-            .send("portal_link", || {
-                self.http
-                    .post(&url)
-                    .header(http::header::AUTHORIZATION, bearer.clone())
-                    .header(http::header::CONTENT_TYPE, "application/json")
-                    .body(body.clone())
-            })
+            .post_json("portal_link", "/portal/generate_link", body)
             .await?;
         serde_json::from_slice(&answer)
             .map_err(|_| WorkOsError::BadResponse("the portal answer is not the expected JSON"))

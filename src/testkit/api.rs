@@ -10,9 +10,9 @@ use http::{HeaderMap, Method, Request, StatusCode};
 use hyper::body::Incoming;
 use serde_json::json;
 
-use super::routes::{Reply, fault_reply, json_reply, reply};
+use super::routes::{Reply, counted_with_fault, json_reply};
 use super::state::Shared;
-use super::{Endpoint, Fault, connections, logout, portal};
+use super::{Endpoint, connections, logout, portal};
 
 /// How many logout tokens or portal links the fake keeps at most.
 pub(super) const CAPACITY: usize = 10_000;
@@ -71,17 +71,8 @@ pub(super) async fn handle(shared: &Shared, request: Request<Incoming>) -> Reply
     let Some(route) = Route::of(request.method(), request.uri().path()) else {
         return json_reply(StatusCode::NOT_FOUND, &json!({ "message": "Not Found" }));
     };
-    shared.count_request(route.endpoint());
-    match shared.fault(route.endpoint()) {
-        Some(Fault::Status {
-            status,
-            headers,
-            body,
-        }) => return fault_reply(status, &headers, body),
-        Some(Fault::Body(body)) => return reply(StatusCode::OK, "application/json", body),
-        Some(Fault::Delay(delay)) => tokio::time::sleep(delay).await,
-        Some(Fault::Hang) => std::future::pending::<()>().await,
-        Some(Fault::Profile(_)) | None => {}
+    if let Err(faulty) = counted_with_fault(shared, route.endpoint()).await {
+        return faulty;
     }
     // The Logout Redirect is a browser's GET: no API key.
     if !matches!(route, Route::Logout) && !api_key_ok(shared, request.headers()) {

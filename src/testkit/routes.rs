@@ -64,20 +64,10 @@ pub(super) async fn handle(shared: &Shared, request: Request<Incoming>) -> Reply
     let Some(route) = Route::of(request.method(), request.uri().path()) else {
         return super::api::handle(shared, request).await;
     };
-    shared.count_request(route.endpoint());
-    let mut profile_override = None;
-    match shared.fault(route.endpoint()) {
-        Some(Fault::Status {
-            status,
-            headers,
-            body,
-        }) => return fault_reply(status, &headers, body),
-        Some(Fault::Body(body)) => return reply(StatusCode::OK, "application/json", body),
-        Some(Fault::Delay(delay)) => tokio::time::sleep(delay).await,
-        Some(Fault::Hang) => std::future::pending::<()>().await,
-        Some(Fault::Profile(profile)) => profile_override = Some(profile),
-        None => {}
-    }
+    let profile_override = match counted_with_fault(shared, route.endpoint()).await {
+        Ok(profile_override) => profile_override,
+        Err(faulty) => return faulty,
+    };
     let params = Params::parse(request.uri());
     match route {
         Route::Authorize => authorize(shared, &params),
@@ -87,6 +77,30 @@ pub(super) async fn handle(shared: &Shared, request: Request<Incoming>) -> Reply
         Route::Organizations => {
             directory::list_organizations(&shared.seed, request.uri(), request.headers())
         }
+    }
+}
+
+/// Counts a request to `endpoint` and applies its injected fault: the faulty answer, or (after
+/// any delay) the profile the token endpoint should return instead, if one was set.
+pub(super) async fn counted_with_fault(
+    shared: &Shared,
+    endpoint: Endpoint,
+) -> Result<Option<serde_json::Value>, Reply> {
+    shared.count_request(endpoint);
+    match shared.fault(endpoint) {
+        Some(Fault::Status {
+            status,
+            headers,
+            body,
+        }) => Err(fault_reply(status, &headers, body)),
+        Some(Fault::Body(body)) => Err(reply(StatusCode::OK, "application/json", body)),
+        Some(Fault::Delay(delay)) => {
+            tokio::time::sleep(delay).await;
+            Ok(None)
+        }
+        Some(Fault::Hang) => std::future::pending().await,
+        Some(Fault::Profile(profile)) => Ok(Some(profile)),
+        None => Ok(None),
     }
 }
 
