@@ -120,3 +120,57 @@ async fn a_missing_layer_is_a_500_that_names_the_fix() {
     }
     server.abort();
 }
+
+/// Extractors know the layer ran without it writing into anonymous requests: through the
+/// tower-http layers and the `Buffer` a stack may put between it and the handlers, an anonymous
+/// `Option<Profile>` is `None` and a required `Profile` a 401, never the missing-layer 500.
+#[tokio::test]
+async fn extractors_see_the_layer_through_the_layers_between() {
+    use std::time::Duration;
+
+    use axum::routing::get;
+    use tower::ServiceBuilder;
+    use tower_http::timeout::TimeoutLayer;
+    use tower_workos_sso::{Profile, SsoLayer};
+
+    let workos = tower_workos_sso::testkit::MockWorkOs::start()
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let config = harness::config_for(&workos, &base)
+        .public_paths(["/public", "/public/*"])
+        .build()
+        .unwrap();
+    let inner = ServiceBuilder::new()
+        .layer(axum::error_handling::HandleErrorLayer::new(
+            |_: tower::BoxError| async { StatusCode::SERVICE_UNAVAILABLE },
+        ))
+        .buffer(8)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::GATEWAY_TIMEOUT,
+            Duration::from_secs(5),
+        ));
+    let app = axum::Router::new()
+        .route(
+            "/public",
+            get(|p: Option<Profile>| async move { format!("{:?}", p.map(|p| p.email.clone())) }),
+        )
+        .route(
+            "/public/strict",
+            get(|p: Profile| async move { p.email.clone() }),
+        )
+        .layer(inner)
+        .layer(SsoLayer::new(config));
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let maybe = api().get(format!("{base}/public")).send().await.unwrap();
+    assert_eq!(maybe.status(), StatusCode::OK);
+    assert_eq!(maybe.text().await.unwrap(), "None");
+    let strict = api()
+        .get(format!("{base}/public/strict"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(strict.status(), StatusCode::UNAUTHORIZED);
+    server.abort();
+}
