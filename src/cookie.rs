@@ -50,6 +50,11 @@ impl CookieFinder {
         }
     }
 
+    /// The cookie's name.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
     /// The cookie's value, if exactly one pair of the request's `Cookie` headers carries it.
     pub(crate) fn find<'a>(&self, headers: &'a HeaderMap) -> Found<'a> {
         let mut found = Found::None;

@@ -132,8 +132,8 @@ pub(crate) struct Sessions {
     idle: u64,
     absolute: u64,
     leeway: u64,
-    cookie_name: String,
-    cookie_finder: cookie::CookieFinder,
+    /// The session cookie: its name, and the search for it in a request.
+    cookie: cookie::CookieFinder,
     secure: bool,
     /// Tokens this ring verified, so a request that presents one again skips the HMAC.
     cache: cache::VerifiedCache,
@@ -153,8 +153,7 @@ impl Sessions {
             idle: config.idle_timeout.as_secs(),
             absolute: config.absolute_lifetime.as_secs(),
             leeway: config.clock_leeway.as_secs(),
-            cookie_name: cookie::host_name(&config.cookie_name, !config.dev_cookies),
-            cookie_finder: cookie::CookieFinder::new(&cookie::host_name(
+            cookie: cookie::CookieFinder::new(&cookie::host_name(
                 &config.cookie_name,
                 !config.dev_cookies,
             )),
@@ -378,18 +377,18 @@ impl Sessions {
 
     /// Where the request carries its session: a bearer token wins over the cookie.
     pub(crate) fn presented<'a>(&self, headers: &'a HeaderMap) -> Presented<'a> {
-        reader::presented(headers, &self.cookie_finder)
+        reader::presented(headers, &self.cookie)
     }
 
     /// The `Set-Cookie` for a session token expiring at `exp`.
     pub(crate) fn cookie(&self, token: &Token, exp: u64, now: u64) -> HeaderValue {
         let max_age = Duration::from_secs(exp.saturating_sub(now));
-        cookie::set_cookie(&self.cookie_name, token.expose(), max_age, self.secure)
+        cookie::set_cookie(self.cookie.name(), token.expose(), max_age, self.secure)
     }
 
     /// The `Set-Cookie` that ends the browser's session.
     pub(crate) fn clear_cookie(&self) -> HeaderValue {
-        cookie::clear_cookie(&self.cookie_name, self.secure)
+        cookie::clear_cookie(self.cookie.name(), self.secure)
     }
 
     /// What the request extensions carry for verified `claims`: the profile (a shared handle,
