@@ -3,7 +3,7 @@
 //! delivery without a valid, fresh signature is refused and changes nothing; a replayed event
 //! changes nothing; bodies are bounded; the route is off unless configured.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -18,11 +18,10 @@ async fn start() -> App {
     app::start(|b| b.workos_webhooks(SECRET)).await
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
+/// The app's clock in unix milliseconds: it stands still between `advance` calls, so a
+/// signature made from the wall clock could drift out of the window on a slow machine.
+fn now_ms(app: &App) -> u64 {
+    app.now() * 1000
 }
 
 /// Delivers `body` with `signature` (if any); the status and the JSON answer.
@@ -98,7 +97,7 @@ async fn h2_a_delivery_without_a_valid_fresh_signature_is_refused_and_changes_no
     let (_, token) = app.sign_in("login_hint=alice%40example.com").await;
     let event = WebhookEvent::connection_deleted("conn_01ACMEOKTA");
     let body = event.body();
-    let now = now_ms();
+    let now = now_ms(&app);
     let good = event.signature(SECRET, now);
     let tampered = body.replace("conn_01ACMEOKTA", "conn_01ACMEOKTB");
     let cases: [(&str, &str, Option<String>, StatusCode); 7] = [
@@ -186,7 +185,7 @@ async fn h3_a_replayed_event_changes_nothing_even_signed_anew() {
     // anew) must not end the new session.
     app.advance(Duration::from_secs(5));
     let (_, second) = app.sign_in("login_hint=alice%40example.com").await;
-    let replay = event.signature(SECRET, now_ms());
+    let replay = event.signature(SECRET, now_ms(&app));
     let (status, answer) = deliver(&app, &event.body(), Some(&replay)).await;
     assert_eq!(
         (status, &answer["status"]),
@@ -224,7 +223,7 @@ async fn h4_the_route_is_off_by_default_post_only_and_its_body_bounded() {
         r#"{{"id":"event_1","event":"x","data":{{"pad":"{}"}}}}"#,
         "a".repeat(600)
     );
-    let signature = hmac_signature(SECRET, now_ms(), big.as_bytes());
+    let signature = hmac_signature(SECRET, now_ms(&app), big.as_bytes());
     let response = client
         .post(&url)
         .header("workos-signature", signature)
