@@ -32,8 +32,9 @@ impl Prompt {
 /// [`SsoConfigBuilder::authorization_params`] and
 /// [`authorization_params_for`](SsoConfigBuilder::authorization_params_for).
 ///
-/// Encoded as WorkOS's spec says: `provider_scopes` comma-joined (form, not exploded),
-/// `provider_query_params[key]=value` per pair, `nonce` a fresh random value per login,
+/// Encoded as follows: `provider_scopes` comma-joined in one value (the spec's `style: form,
+/// explode: false`), `provider_query_params[key]=value` per pair (the spec gives this object no
+/// style; the bracket form is what WorkOS's SDKs send), `nonce` a fresh random value per login,
 /// `prompt=login`.
 ///
 /// ```

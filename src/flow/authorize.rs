@@ -1,5 +1,7 @@
 //! The WorkOS authorization URL (`GET /sso/authorize`): every parameter a login sends, encoded
-//! as WorkOS's spec says.
+//! as WorkOS's OpenAPI spec says where it says (`provider_scopes`: `style: form, explode:
+//! false`), and as WorkOS's own SDKs send it where the spec leaves the style open
+//! (`provider_query_params`, an object with no `style`).
 
 use super::LoginParams;
 use crate::config::SsoConfig;
@@ -45,11 +47,14 @@ pub(super) fn url(
         url.append_pair("domain_hint", hint);
     }
     let params = config.login_params.for_selector(selector);
-    // `style: form, explode: false`: one comma-joined value.
+    // The spec: `style: form, explode: false`, so one comma-joined value. (WorkOS's Node SDK
+    // repeats the name per scope instead; the crate follows the spec.)
     if !params.provider_scopes.is_empty() {
         url.append_pair("provider_scopes", &params.provider_scopes.join(","));
     }
-    // An object: one `provider_query_params[key]=value` pair per entry.
+    // The spec types this as an object and gives no `style`; OpenAPI's default (form, exploded)
+    // would send bare `hd=...` pairs that collide with WorkOS's own parameters. The bracket form
+    // `provider_query_params[key]=value` is what WorkOS's SDKs send, so it is what is sent.
     for (key, value) in &params.provider_query_params {
         url.append_pair(&format!("provider_query_params[{key}]"), value);
     }
@@ -78,7 +83,7 @@ mod tests {
     }
 
     #[test]
-    fn authorization_parameters_are_encoded_as_the_spec_says() {
+    fn authorization_parameters_are_encoded_as_documented() {
         let google = Selector::provider("GoogleOAuth").unwrap();
         let config = SsoConfig::builder()
             .api_key("sk_test")

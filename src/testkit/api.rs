@@ -1,7 +1,7 @@
 //! The fake's endpoints beyond sign-in: IdP logout, the Connections API and Admin Portal links.
 //! Routing, the `Authorization: Bearer <API key>` check and faults, as for the other endpoints.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 
 use aws_lc_rs::constant_time;
@@ -11,13 +11,17 @@ use hyper::body::Incoming;
 use serde_json::json;
 
 use super::routes::{Reply, counted_with_fault, json_reply};
-use super::state::Shared;
+use super::state::{Shared, lock};
 use super::{Endpoint, connections, logout, portal};
 
 /// How many logout tokens or portal links the fake keeps at most.
 pub(super) const CAPACITY: usize = 10_000;
 
-/// What the API-key endpoints remember: deleted connections, logout tokens, who logged out.
+/// How many authorize requests the fake remembers (the oldest go first).
+const RECORDED: usize = 1_000;
+
+/// What the API-key endpoints remember: deleted connections, logout tokens, who logged out;
+/// and, for tests, every authorize request's query as it arrived.
 #[derive(Default)]
 pub(super) struct ApiState {
     pub(super) deleted: Mutex<HashSet<String>>,
@@ -25,6 +29,68 @@ pub(super) struct ApiState {
     pub(super) logout_tokens: Mutex<HashMap<String, String>>,
     pub(super) logged_out: Mutex<Vec<String>>,
     pub(super) logout_redirect: Mutex<Option<String>>,
+    pub(super) authorize_requests: Mutex<VecDeque<AuthorizeRequest>>,
+}
+
+impl ApiState {
+    /// Keeps the query of a `GET /sso/authorize`, at most [`RECORDED`] of them.
+    pub(super) fn record_authorize(&self, query: &str) {
+        let mut recorded = lock(&self.authorize_requests);
+        if recorded.len() >= RECORDED {
+            recorded.pop_front();
+        }
+        recorded.push_back(AuthorizeRequest::of(query));
+    }
+}
+
+/// One `GET /sso/authorize` as the fake received it ([`MockWorkOs::authorize_requests`]): the
+/// raw query and its pairs, percent-decoded and in order, repeats kept. Tests read from it
+/// exactly how each authorization parameter reached WorkOS.
+///
+/// [`MockWorkOs::authorize_requests`]: super::MockWorkOs::authorize_requests
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuthorizeRequest {
+    query: String,
+    pairs: Vec<(String, String)>,
+}
+
+impl AuthorizeRequest {
+    fn of(query: &str) -> Self {
+        Self {
+            query: query.to_owned(),
+            pairs: form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect(),
+        }
+    }
+
+    /// The query string as sent (after the `?`), still percent-encoded.
+    pub fn query(&self) -> &str {
+        &self.query
+    }
+
+    /// Every `(name, value)` pair, decoded, in the order sent.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
+    /// The first value of `name`, decoded.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of `name`, decoded, in order (a parameter sent twice shows twice).
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.pairs
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
 }
 
 /// The routes of this file.

@@ -9,7 +9,8 @@
 //! /portal/generate_link`; all but the Logout Redirect want `Authorization: Bearer <API key>`.
 //! It knows a few seeded organizations, connections (with their domains) and users ([`Seed`]),
 //! checks client credentials, single-use codes, code lifetimes and PKCE as WorkOS does, and can be
-//! told to misbehave per endpoint ([`Fault`]) to test error handling. It also delivers signed
+//! told to misbehave per endpoint ([`Fault`]) to test error handling. It records each authorize
+//! request's query as it arrived ([`MockWorkOs::authorize_requests`]). It also delivers signed
 //! webhook events to an app ([`MockWorkOs::send_webhook`], [`WebhookEvent`]).
 //!
 //! Point the crate at it with [`MockWorkOs::base_url`], [`MockWorkOs::client_id`] and
@@ -70,6 +71,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
+pub use api::AuthorizeRequest;
 pub use dev::DevSetup;
 pub use seed::{Seed, SeedConnection, SeedUser};
 use state::Shared;
@@ -153,6 +155,17 @@ impl MockWorkOs {
         let user = seed.find_by_email(&everywhere, email)?;
         self.shared
             .issue_code(user, code_challenge.map(str::to_owned))
+    }
+
+    /// Every `GET /sso/authorize` the fake received, oldest first (the last 1 000), each with
+    /// its query as sent and decoded: how `provider_scopes`, `provider_query_params`, `nonce`
+    /// and `prompt` reached WorkOS. Requests answered by a fault count too; the sign-in page's
+    /// approve step does not.
+    pub fn authorize_requests(&self) -> Vec<AuthorizeRequest> {
+        state::lock(&self.shared.api.authorize_requests)
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// The profile ids whose IdP session ended through the Logout Redirect, oldest first.

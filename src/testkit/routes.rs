@@ -64,6 +64,11 @@ pub(super) async fn handle(shared: &Shared, request: Request<Incoming>) -> Reply
     let Some(route) = Route::of(request.method(), request.uri().path()) else {
         return super::api::handle(shared, request).await;
     };
+    if let Route::Authorize = route {
+        shared
+            .api
+            .record_authorize(request.uri().query().unwrap_or_default());
+    }
     let profile_override = match counted_with_fault(shared, route.endpoint()).await {
         Ok(profile_override) => profile_override,
         Err(faulty) => return faulty,

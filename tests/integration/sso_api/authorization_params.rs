@@ -63,15 +63,53 @@ async fn u4_authorization_params_come_from_configuration_never_from_the_login_qu
     assert_ne!(once["nonce"], ["attacker-nonce"]);
     assert_eq!(once["nonce"][0].len(), 43);
 
+    // What WorkOS receives, as the fake recorded it: the same pairs, each parameter encoded
+    // exactly once in the form the crate documents.
+    let sent = browser.get(&location(&start)).await;
+    assert_eq!(sent.status(), StatusCode::FOUND, "the fake signs alice in");
+    let received = app.workos.authorize_requests();
+    assert_eq!(received.len(), 1);
+    let received = &received[0];
+    assert_eq!(received.pairs(), pairs.as_slice());
+    assert_eq!(received.query(), raw);
+    assert_eq!(received.all("provider_scopes"), ["openid,email"]);
+    assert!(
+        raw.contains("&provider_scopes=openid%2Cemail&"),
+        "one comma-joined value (style: form, explode: false): {raw}"
+    );
+    assert_eq!(
+        received.get("provider_query_params[hd]"),
+        Some("example.com")
+    );
+    assert!(
+        raw.contains("&provider_query_params%5Bhd%5D=example.com"),
+        "{raw}"
+    );
+    assert_eq!(received.all("nonce"), [once["nonce"][0]]);
+    assert!(received.get("prompt").is_none());
+    for refused in ["provider_query_params[x]", "response_type", "client_id"] {
+        assert!(received.all(refused).len() <= 1, "{refused}");
+    }
+
     // The provider's own parameters replace the defaults for its logins.
-    let google = browser
+    let google_start = browser
         .get(&app.url("/auth/login?provider=GoogleOAuth&prompt=consent"))
         .await;
-    let (_, pairs) = query_pairs(&location(&google));
+    let (_, pairs) = query_pairs(&location(&google_start));
     let google: HashMap<_, _> = pairs.into_iter().collect();
     assert_eq!(google["provider_query_params[access_type]"], "offline");
     assert_eq!(google["prompt"], "login");
     assert!(!google.contains_key("provider_scopes") && !google.contains_key("nonce"));
+    browser.get(&location(&google_start)).await;
+    let received = app.workos.authorize_requests();
+    assert_eq!(received.len(), 2);
+    let received = &received[1];
+    assert_eq!(received.all("prompt"), ["login"]);
+    assert_eq!(
+        received.all("provider_query_params[access_type]"),
+        ["offline"]
+    );
+    assert!(received.get("provider_scopes").is_none() && received.get("nonce").is_none());
 
     // The fake (like WorkOS) takes the parameters and the sign-in completes.
     let (_, page) = browser
