@@ -20,8 +20,13 @@ enum Entry {
         answer: Option<Selector>,
         until: Instant,
     },
-    /// A look-up under way; whoever asks meanwhile waits for it.
-    Pending(Arc<OnceCell<Answer>>),
+    /// A look-up under way; whoever asks meanwhile waits for it. `waiters` counts the
+    /// callers still waiting, so the last one to go away (a client that hung up) takes the
+    /// entry with it.
+    Pending {
+        cell: Arc<OnceCell<Answer>>,
+        waiters: usize,
+    },
 }
 
 /// Answers by domain, at most `capacity` of them.
@@ -57,17 +62,24 @@ impl DomainCache {
     {
         let cell = {
             let mut entries = self.lock();
-            match entries.get(domain) {
+            match entries.get_mut(domain) {
                 Some(Entry::Ready { answer, until }) if now() < *until => {
                     return Ok(answer.clone());
                 }
-                Some(Entry::Pending(cell)) => Some(cell.clone()),
+                Some(Entry::Pending { cell, waiters }) => {
+                    *waiters += 1;
+                    Some(cell.clone())
+                }
                 _ => {
                     entries.remove(domain);
                     self.make_room(&mut entries, now());
                     (entries.len() < self.bounds.capacity).then(|| {
                         let cell = Arc::new(OnceCell::new());
-                        entries.insert(domain.to_owned(), Entry::Pending(cell.clone()));
+                        let entry = Entry::Pending {
+                            cell: cell.clone(),
+                            waiters: 1,
+                        };
+                        entries.insert(domain.to_owned(), entry);
                         cell
                     })
                 }
@@ -77,9 +89,16 @@ impl DomainCache {
         let Some(cell) = cell else {
             return fetch().await;
         };
+        let waiting = Waiting {
+            cache: self,
+            domain,
+            cell: &cell,
+        };
         let answer = cell.get_or_init(fetch).await.clone();
+        drop(waiting);
         let mut entries = self.lock();
-        if matches!(entries.get(domain), Some(Entry::Pending(c)) if Arc::ptr_eq(c, &cell)) {
+        if matches!(entries.get(domain), Some(Entry::Pending { cell: c, .. }) if Arc::ptr_eq(c, &cell))
+        {
             match &answer {
                 Ok(found) => {
                     let ttl = if found.is_some() {
@@ -115,7 +134,7 @@ impl DomainCache {
             .iter()
             .filter_map(|(domain, entry)| match entry {
                 Entry::Ready { until, .. } => Some((*until, domain)),
-                Entry::Pending(_) => None,
+                Entry::Pending { .. } => None,
             })
             .min()
             .map(|(_, domain)| domain.clone());
@@ -124,10 +143,40 @@ impl DomainCache {
         }
     }
 
+    /// One caller fewer waits on the look-up in `cell`; with none left and no answer yet (every
+    /// caller hung up mid-look-up), the entry goes, or the map would fill with look-ups nobody
+    /// finishes, which `make_room` must keep.
+    fn leave(&self, domain: &str, cell: &Arc<OnceCell<Answer>>) {
+        let mut entries = self.lock();
+        let Some(Entry::Pending { cell: c, waiters }) = entries.get_mut(domain) else {
+            return;
+        };
+        if !Arc::ptr_eq(c, cell) {
+            return;
+        }
+        *waiters -= 1;
+        if *waiters == 0 && !cell.initialized() {
+            entries.remove(domain);
+        }
+    }
+
     /// How many domains it holds (tests).
     #[cfg(test)]
     fn len(&self) -> usize {
         self.lock().len()
+    }
+}
+
+/// A caller waiting on a look-up: leaves it when done, or when its future is dropped.
+struct Waiting<'a> {
+    cache: &'a DomainCache,
+    domain: &'a str,
+    cell: &'a Arc<OnceCell<Answer>>,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.cache.leave(self.domain, self.cell);
     }
 }
 
@@ -229,6 +278,47 @@ mod tests {
             assert_eq!(answer, Ok(acme()));
         }
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn look_ups_dropped_midway_leave_nothing_behind_and_the_cache_still_caches() {
+        let cache = cache(3);
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        // Clients that hang up during the look-up, alone or two for one domain.
+        for i in 0..10 {
+            let domain = format!("gone{i}.test");
+            let never = || std::future::pending::<Answer>();
+            let mut first = Box::pin(cache.get(&domain, Instant::now, never));
+            let mut second = Box::pin(cache.get(&domain, Instant::now, never));
+            assert!(first.as_mut().poll(&mut cx).is_pending());
+            assert!(second.as_mut().poll(&mut cx).is_pending());
+            drop(first);
+            assert!(second.as_mut().poll(&mut cx).is_pending(), "it takes over");
+            drop(second);
+        }
+        assert_eq!(cache.len(), 0, "no look-up under way is left behind");
+        let calls = AtomicUsize::new(0);
+        for _ in 0..3 {
+            let answer = cache
+                .get("kept.test", Instant::now, || {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    std::future::ready(Ok(acme()))
+                })
+                .await;
+            assert_eq!(answer, Ok(acme()));
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "remembered");
+        // A waiter whose first asker hung up still gets the answer, and it is remembered.
+        let mut gone = Box::pin(cache.get("late.test", Instant::now, || {
+            std::future::pending::<Answer>()
+        }));
+        assert!(gone.as_mut().poll(&mut cx).is_pending());
+        let waiter = cache.get("late.test", Instant::now, || std::future::ready(Ok(None)));
+        drop(gone);
+        assert_eq!(waiter.await, Ok(None));
+        let again = cache.get("late.test", Instant::now, || std::future::ready(Ok(acme())));
+        assert_eq!(again.await, Ok(None));
     }
 
     /// Polls every look-up until all wait, then lets the one fetch finish.
