@@ -41,6 +41,9 @@ pub struct SignIn {
     pub oauth_tokens: Option<OAuthTokens>,
     /// What the login asked WorkOS for; the profile is already checked to match it.
     pub selector: Selector,
+    /// The `nonce` the login sent WorkOS (kept in its flow cookie), when its authorization
+    /// parameters asked for one.
+    pub(crate) nonce: Option<String>,
 }
 
 impl SignIn {
@@ -52,7 +55,22 @@ impl SignIn {
             raw_attributes: Map::new(),
             oauth_tokens: None,
             selector,
+            nonce: None,
         }
+    }
+
+    /// The `nonce` this login sent WorkOS in the authorization request, when its
+    /// [`AuthorizationParams`](crate::AuthorizationParams) asked for one: a fresh random value
+    /// per login, kept in the login's signed flow cookie until this callback. An app that
+    /// binds it (to an ID token the provider issued, or a record it keeps) compares it here.
+    pub fn nonce(&self) -> Option<&str> {
+        self.nonce.as_deref()
+    }
+
+    /// This sign-in with `nonce` as its login's nonce (to test a hook).
+    pub fn with_nonce(mut self, nonce: impl Into<String>) -> Self {
+        self.nonce = Some(nonce.into());
+        self
     }
 }
 
@@ -67,6 +85,8 @@ impl fmt::Debug for SignIn {
             )
             .field("oauth_tokens", &self.oauth_tokens)
             .field("selector", &self.selector)
+            // Not a credential, but an app may bind it to one: shown as present or not.
+            .field("nonce", &self.nonce.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }

@@ -88,7 +88,9 @@ impl AuthorizationParams {
         self
     }
 
-    /// Sends a fresh random `nonce` with every login.
+    /// Sends a fresh random `nonce` with every login. The login's flow cookie keeps it, and
+    /// the authorization hook gets it as [`SignIn::nonce`](crate::SignIn::nonce), so an app can
+    /// bind it (to an ID token from the provider, or a record of its own).
     pub fn nonce(mut self) -> Self {
         self.nonce = true;
         self

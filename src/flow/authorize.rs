@@ -4,8 +4,7 @@
 //! (`provider_query_params`, an object with no `style`).
 
 use super::LoginParams;
-use crate::config::SsoConfig;
-use crate::crypto;
+use crate::config::{AuthorizationParams, SsoConfig};
 use crate::selector::Selector;
 
 /// The part of every authorization URL that never changes: `{base}/sso/authorize?client_id=…
@@ -20,24 +19,31 @@ pub(super) fn fixed_part(config: &SsoConfig) -> String {
         .finish()
 }
 
+/// What one login's flow sends WorkOS: its `state`, PKCE challenge and `nonce`.
+pub(super) struct Flow<'a> {
+    pub(super) state: &'a str,
+    pub(super) code_challenge: &'a str,
+    /// Sent when the login's parameters ask for one; the flow cookie keeps it.
+    pub(super) nonce: Option<&'a str>,
+}
+
 /// The authorization URL of one login: [`fixed_part`], then the state and PKCE challenge, the
-/// selector, the login's hints, the configured authorization parameters of that selector and
-/// the route's `prompt`.
+/// selector, the login's hints, the login's authorization parameters (`params`) with the
+/// flow's nonce, and the route's `prompt` over theirs.
 pub(super) fn url(
     fixed: &str,
-    config: &SsoConfig,
     login: &LoginParams,
+    params: &AuthorizationParams,
     selector: &Selector,
-    state: &str,
-    code_challenge: &str,
+    flow: Flow<'_>,
 ) -> String {
     let (param, value) = selector.param();
     let mut start = String::with_capacity(fixed.len() + 256);
     start.push_str(fixed);
     let query_starts = fixed.find('?').map_or(fixed.len(), |at| at + 1);
     let mut url = form_urlencoded::Serializer::for_suffix(start, query_starts);
-    url.append_pair("state", state)
-        .append_pair("code_challenge", code_challenge)
+    url.append_pair("state", flow.state)
+        .append_pair("code_challenge", flow.code_challenge)
         .append_pair("code_challenge_method", "S256")
         .append_pair(param, value);
     if let Some(hint) = &login.login_hint {
@@ -46,7 +52,6 @@ pub(super) fn url(
     if let Some(hint) = &login.domain_hint {
         url.append_pair("domain_hint", hint);
     }
-    let params = config.login_params.for_selector(selector);
     // The spec: `style: form, explode: false`, so one comma-joined value. (WorkOS's Node SDK
     // repeats the name per scope instead; the crate follows the spec.)
     if !params.provider_scopes.is_empty() {
@@ -58,8 +63,8 @@ pub(super) fn url(
     for (key, value) in &params.provider_query_params {
         url.append_pair(&format!("provider_query_params[{key}]"), value);
     }
-    if params.nonce {
-        url.append_pair("nonce", &crypto::random_token(32));
+    if let Some(nonce) = flow.nonce {
+        url.append_pair("nonce", nonce);
     }
     if let Some(prompt) = login.prompt.or(params.prompt) {
         url.append_pair("prompt", prompt.as_str());
@@ -102,31 +107,33 @@ mod tests {
             .build()
             .unwrap();
         let login = LoginParams::default();
-        let first = url(&fixed_part(&config), &config, &login, &google, "st", "ch");
+        let flow = |nonce| Flow {
+            state: "st",
+            code_challenge: "ch",
+            nonce,
+        };
+        let params = config.login_params.for_selector(&google);
+        let first = url(
+            &fixed_part(&config),
+            &login,
+            params,
+            &google,
+            flow(Some("n-1")),
+        );
         let (raw, pairs) = query_of(&first);
         assert!(raw.starts_with("client_id="), "no empty first pair: {raw}");
         assert!(
             raw.contains("provider_query_params%5Bhd%5D=example.com"),
             "{raw}"
         );
-        let params: HashMap<_, _> = pairs.iter().cloned().collect();
+        let sent: HashMap<_, _> = pairs.iter().cloned().collect();
         assert_eq!(
-            params["provider_scopes"],
+            sent["provider_scopes"],
             "openid,https://www.googleapis.com/auth/calendar"
         );
-        assert_eq!(params["provider_query_params[access_type]"], "offline");
-        assert_eq!(params["nonce"].len(), 43);
-        assert!(!params.contains_key("prompt"));
-        let (_, again) = query_of(&url(
-            &fixed_part(&config),
-            &config,
-            &login,
-            &google,
-            "st",
-            "ch",
-        ));
-        let nonce = |pairs: &[(String, String)]| pairs.iter().find(|(k, _)| k == "nonce").cloned();
-        assert_ne!(nonce(&pairs), nonce(&again), "a fresh nonce per login");
+        assert_eq!(sent["provider_query_params[access_type]"], "offline");
+        assert_eq!(sent["nonce"], "n-1", "the flow's own nonce");
+        assert!(!sent.contains_key("prompt"));
 
         // Another selector gets the defaults (none); the route's prompt is sent.
         let acme = Selector::organization("org_1").unwrap();
@@ -136,11 +143,10 @@ mod tests {
         };
         let (_, pairs) = query_of(&url(
             &fixed_part(&config),
-            &config,
             &step_up,
+            config.login_params.for_selector(&acme),
             &acme,
-            "st",
-            "ch",
+            flow(None),
         ));
         let names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(

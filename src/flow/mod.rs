@@ -63,6 +63,9 @@ pub(crate) struct FlowClaims<S = String> {
     cross_site: bool,
     #[serde(rename = "idp", default, skip_serializing_if = "std::ops::Not::not")]
     idp_initiated: bool,
+    /// The `nonce` sent to WorkOS, if the login sent one: the authorization hook sees it.
+    #[serde(rename = "nc", default, skip_serializing_if = "Option::is_none")]
+    nonce: Option<S>,
     iat: u64,
     exp: u64,
 }
@@ -108,6 +111,11 @@ impl FlowClaims {
     /// Whether the login restarts an IdP-initiated sign-in.
     pub(crate) fn idp_initiated(&self) -> bool {
         self.idp_initiated
+    }
+
+    /// The `nonce` this login sent WorkOS, if it sent one.
+    pub(crate) fn nonce(&self) -> Option<&str> {
+        self.nonce.as_deref()
     }
 
     /// The selector the login started with.
@@ -196,6 +204,9 @@ impl Flows {
         let verifier = PkceVerifier::new(crypto::random_token(32));
         let (param, value) = selector.param();
         let return_to = safe_return_to(config, login.return_to.as_deref());
+        let params = config.login_params.for_selector(selector);
+        // Kept in the flow, so the callback can hand the authorization hook what WorkOS got.
+        let nonce = params.nonce.then(|| crypto::random_token(32));
         let claims = FlowClaims::<&str> {
             iss: &self.issuer,
             aud: &self.audience,
@@ -206,6 +217,7 @@ impl Flows {
             selector: Some((param, value)),
             cross_site: login.cross_site,
             idp_initiated: login.idp_initiated,
+            nonce: nonce.as_deref(),
             iat: now,
             exp: now + self.lifetime.as_secs(),
         };
@@ -214,11 +226,14 @@ impl Flows {
         let challenge = crypto::sha256_b64(verifier.expose().as_bytes());
         let location = authorize::url(
             &self.authorize_fixed,
-            config,
             login,
+            params,
             selector,
-            &state,
-            &challenge,
+            authorize::Flow {
+                state: &state,
+                code_challenge: &challenge,
+                nonce: nonce.as_deref(),
+            },
         );
 
         let mut response = response::redirect(StatusCode::FOUND, &location);
@@ -380,6 +395,60 @@ mod tests {
             flows.find(&headers, &params["state"], 1000 + 601),
             FlowLookup::Expired { .. }
         ));
+    }
+
+    #[test]
+    fn the_nonce_sent_is_the_one_the_flow_keeps_and_is_fresh_per_login() {
+        let config = SsoConfig::builder()
+            .api_key("sk_test")
+            .client_id("client_1")
+            .redirect_uri("https://app.test/auth/callback")
+            .session_secret(vec![3u8; 32])
+            .authorization_params(crate::config::AuthorizationParams::new().nonce())
+            .build()
+            .unwrap();
+        let flows = Flows::new(&config);
+        let selector = Selector::organization("org_1").unwrap();
+        let mut nonces = Vec::new();
+        for now in [1000, 1001] {
+            let response = flows.start(
+                &config,
+                &LoginParams::default(),
+                &selector,
+                &HeaderMap::new(),
+                now,
+            );
+            let location = response.headers()[header::LOCATION].to_str().unwrap();
+            let params: std::collections::HashMap<_, _> =
+                form_urlencoded::parse(location.split_once('?').unwrap().1.as_bytes())
+                    .into_owned()
+                    .collect();
+            let set_cookie = response.headers()[header::SET_COOKIE].to_str().unwrap();
+            let mut headers = HeaderMap::new();
+            let pair = set_cookie.split(';').next().unwrap();
+            headers.insert(header::COOKIE, HeaderValue::from_str(pair).unwrap());
+            let FlowLookup::Found { claims, .. } = flows.find(&headers, &params["state"], now)
+            else {
+                panic!("flow not found");
+            };
+            assert_eq!(params["nonce"].len(), 43);
+            assert_eq!(claims.nonce(), Some(params["nonce"].as_str()));
+            nonces.push(params["nonce"].clone());
+        }
+        assert_ne!(nonces[0], nonces[1], "a fresh nonce per login");
+
+        // Without `nonce()` none is sent or kept.
+        let plain = self::config();
+        let flows = Flows::new(&plain);
+        let response = flows.start(
+            &plain,
+            &LoginParams::default(),
+            &selector,
+            &HeaderMap::new(),
+            1000,
+        );
+        let location = response.headers()[header::LOCATION].to_str().unwrap();
+        assert!(!location.contains("nonce="), "{location}");
     }
 
     #[test]

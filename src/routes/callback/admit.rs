@@ -39,6 +39,7 @@ pub(super) async fn admit(
         raw_attributes,
         oauth_tokens,
         selector: asked,
+        nonce: flow.nonce().map(str::to_owned),
     };
     let grant = match core.config.authorizer.decide(sign_in).await {
         Outcome::Allow(grant) => grant,

@@ -2,10 +2,11 @@
 //! own step-up), never from the login's query string; the authorize URL is well formed.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use reqwest::StatusCode;
 use tower_workos_sso::testkit::MockWorkOs;
-use tower_workos_sso::{AuthorizationParams, Prompt, Selector};
+use tower_workos_sso::{AuthorizationParams, Decision, Prompt, Selector, SignIn};
 
 use crate::support::harness::{self, Browser, location};
 
@@ -116,4 +117,63 @@ async fn u4_authorization_params_come_from_configuration_never_from_the_login_qu
         .sign_in(&app, "login_hint=alice%40example.com")
         .await;
     assert_eq!(page.text().await.unwrap(), "home of alice@example.com");
+}
+
+#[tokio::test]
+async fn u4_the_nonce_sent_to_workos_is_the_one_the_authorization_hook_sees() {
+    let seen: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
+    let hook_saw = seen.clone();
+    let workos = MockWorkOs::start().await.unwrap();
+    let app = harness::start_with(workos, move |b| {
+        b.default_selector(Selector::organization("org_01ACME").unwrap())
+            .allowed_providers(["GoogleOAuth"])
+            .authorization_params(AuthorizationParams::new().nonce())
+            .authorization_params_for(
+                Selector::provider("GoogleOAuth").unwrap(),
+                AuthorizationParams::new(),
+            )
+            .authorize(move |sign_in: SignIn| {
+                let nonce = sign_in.nonce().map(str::to_owned);
+                hook_saw.lock().unwrap().push(nonce);
+                async { Decision::allow() }
+            })
+    })
+    .await;
+
+    for _ in 0..2 {
+        let browser = Browser::new();
+        let (_, page) = browser
+            .sign_in(&app, "login_hint=alice%40example.com&nonce=from-the-query")
+            .await;
+        assert_eq!(page.text().await.unwrap(), "home of alice@example.com");
+    }
+    let sent: Vec<String> = app
+        .workos
+        .authorize_requests()
+        .iter()
+        .map(|request| {
+            assert_eq!(request.all("nonce").len(), 1, "{:?}", request.pairs());
+            request.get("nonce").unwrap().to_owned()
+        })
+        .collect();
+    let seen_now = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen_now,
+        sent.iter().cloned().map(Some).collect::<Vec<_>>(),
+        "the hook sees each login's own nonce"
+    );
+    assert_ne!(sent[0], sent[1], "a fresh nonce per login");
+    assert!(sent.iter().all(|nonce| nonce != "from-the-query"));
+
+    // A login that sends no nonce gives the hook none.
+    let browser = Browser::new();
+    let (_, page) = browser
+        .sign_in(
+            &app,
+            "provider=GoogleOAuth&login_hint=erin%40gmail.test&nonce=from-the-query",
+        )
+        .await;
+    assert_eq!(page.text().await.unwrap(), "home of erin@gmail.test");
+    assert_eq!(app.workos.authorize_requests()[2].get("nonce"), None);
+    assert_eq!(seen.lock().unwrap().last(), Some(&None));
 }
