@@ -97,10 +97,16 @@ impl WorkOsDomains {
                 }
                 after = list.list_metadata.and_then(|m| m.after);
                 if after.is_none() {
-                    break;
+                    return Ok(found);
                 }
             }
-            Ok(found)
+            // The pages not read may hold the domain's connection (or a second tenant): the
+            // listing is no answer, and no "no single sign-on" to remember.
+            tracing::warn!(
+                pages = MAX_PAGES,
+                "WorkOS connection list for a domain longer than the crate reads"
+            );
+            Err(DomainLookupError::Unavailable)
         };
         let mut found = match tokio::time::timeout(self.timeout, pages).await {
             Ok(found) => found?,

@@ -187,7 +187,8 @@ async fn m3_the_chooser_bounds_its_work() {
         "not shown back either"
     );
     assert_eq!(app.workos.requests(Endpoint::Connections), 0);
-    // A directory that never ends its pages: at most five are read.
+    // A directory that never ends its pages: at most five are read, and a listing cut off
+    // there is no answer ("try again"), never a remembered "no single sign-on".
     app.workos.set_fault(
         Endpoint::Connections,
         Some(Fault::Body(
@@ -196,8 +197,23 @@ async fn m3_the_chooser_bounds_its_work() {
         )),
     );
     let answer = get(&browser, &submission(&app, "x@endless.test"), &[]).await;
-    assert_eq!(answer.status(), StatusCode::NOT_FOUND);
+    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(set_cookies(&answer).is_empty());
+    assert!(
+        answer
+            .text()
+            .await
+            .unwrap()
+            .contains("unavailable right now")
+    );
     assert_eq!(app.workos.requests(Endpoint::Connections), 5);
+    let again = get(&browser, &submission(&app, "x@endless.test"), &[]).await;
+    assert_eq!(again.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        app.workos.requests(Endpoint::Connections),
+        10,
+        "not remembered"
+    );
 }
 
 #[tokio::test]
