@@ -19,8 +19,9 @@ pub(crate) const MAX_EMAIL_LEN: usize = 320;
 /// Finds the organization or connection for an email domain.
 ///
 /// `domain` is lowercase ASCII, already checked to be a well-formed domain name. Answer
-/// `Ok(None)` for a domain without single sign-on. An error shows the user a "try again" page;
-/// answer within a few seconds.
+/// `Ok(None)` for a domain without single sign-on. An error shows the user a "try again" page,
+/// and so does an answer later than
+/// [`domain_lookup_timeout`](crate::SsoConfigBuilder::domain_lookup_timeout) (a `504`).
 ///
 /// ```
 /// use tower_workos_sso::domains::{DomainLookupError, DomainRouter};

@@ -145,8 +145,9 @@ impl SsoConfigBuilder {
         self
     }
 
-    /// How long one WorkOS domain look-up may take before the chooser says "try again"
-    /// (`504`). Default 5 seconds (within [`workos_timeouts`](Self::workos_timeouts)).
+    /// How long the chooser waits for a domain look-up, whichever the router (WorkOS, a
+    /// static map, the app's own), before it says "try again" (`504`). Default 5 seconds
+    /// (within [`workos_timeouts`](Self::workos_timeouts)).
     pub fn domain_lookup_timeout(mut self, timeout: Duration) -> Self {
         self.tenancy.cache.timeout = timeout;
         self

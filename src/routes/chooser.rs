@@ -51,7 +51,12 @@ pub(super) fn route_email(
     let core = core.clone();
     let headers = headers.clone();
     Answer::later(async move {
-        let routed = router.route(&domain).await;
+        // Every router gets the deadline, the app's own too: a router that never answers is
+        // a look-up that timed out, not a chooser that hangs.
+        let deadline = core.config.tenancy.cache.timeout;
+        let routed = tokio::time::timeout(deadline, router.route(&domain))
+            .await
+            .unwrap_or(Err(DomainLookupError::Timeout));
         let (status, message) = match routed {
             Ok(Some(selector)) if core.admission.admits(&selector) => {
                 let params = LoginParams {

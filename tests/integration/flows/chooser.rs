@@ -5,6 +5,8 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
+use tower_workos_sso::domains::{DomainLookupError, DomainRouter};
+use tower_workos_sso::store::BoxFuture;
 use tower_workos_sso::testkit::{Endpoint, Fault, MockWorkOs, Seed, SeedConnection};
 use tower_workos_sso::{Selector, SsoConfigBuilder};
 
@@ -237,6 +239,48 @@ async fn a_workos_outage_during_the_look_up_gives_a_clear_page_not_a_hang() {
     assert_eq!(
         harness::api_get_json(&app.url("/public")).await.status(),
         StatusCode::OK
+    );
+}
+
+/// A router that never answers.
+struct Silent;
+
+impl DomainRouter for Silent {
+    fn route<'a>(
+        &'a self,
+        _: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Selector>, DomainLookupError>> {
+        Box::pin(std::future::pending())
+    }
+}
+
+#[tokio::test]
+async fn the_look_up_deadline_holds_for_the_apps_own_router_too() {
+    let app = harness::start_with(MockWorkOs::start().await.unwrap(), |b| {
+        admitted(b)
+            .domain_router(Silent)
+            .domain_lookup_timeout(Duration::from_millis(300))
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let browser = Browser::new();
+    let page = tokio::time::timeout(
+        Duration::from_secs(5),
+        submit(&browser, &app, "alice@example.com"),
+    )
+    .await
+    .expect("the chooser hung");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the chooser hung"
+    );
+    assert_eq!(page.status(), StatusCode::GATEWAY_TIMEOUT);
+    assert!(set_cookies(&page).is_empty());
+    let body = page.text().await.unwrap();
+    assert!(body.contains("unavailable right now"), "{body}");
+    assert!(
+        body.contains(r#"name="email""#),
+        "the chooser, to try again"
     );
 }
 
