@@ -1,8 +1,15 @@
 //! The authorization parameters a login sends WorkOS besides the selector and hints
 //! (`provider_scopes`, `provider_query_params`, `nonce`, `prompt`), and IdP logout. They come
-//! from the configuration (for every login, or per organization, connection or provider) and
-//! from the crate's own routes (the step-up guard's `prompt=login`), never from a login's
-//! query string.
+//! from the configuration (for every login, or per organization, connection or provider), from
+//! the app's per-login hook, and from the crate's own routes (the step-up guard's
+//! `prompt=login`); never from a login's query string unless the app's hook reads it there.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+
+use http::request::Parts;
 
 use super::{ConfigError, SsoConfigBuilder};
 use crate::selector::Selector;
@@ -140,11 +147,26 @@ impl AuthorizationParams {
     }
 }
 
-/// The authorization parameters of every login: the defaults, and per selector.
-#[derive(Clone, Debug, Default)]
+/// The app's per-login choice ([`SsoConfigBuilder::authorization_params_with`]).
+type PerLogin = Arc<dyn Fn(&Parts, &Selector) -> Option<AuthorizationParams> + Send + Sync>;
+
+/// The authorization parameters of every login: the defaults, per selector, and the app's
+/// per-login hook.
+#[derive(Clone, Default)]
 pub(crate) struct LoginParamsConfig {
     pub(crate) defaults: AuthorizationParams,
     pub(crate) per_selector: Vec<(Selector, AuthorizationParams)>,
+    per_login: Option<PerLogin>,
+}
+
+impl fmt::Debug for LoginParamsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoginParamsConfig")
+            .field("defaults", &self.defaults)
+            .field("per_selector", &self.per_selector)
+            .field("per_login", &self.per_login.is_some())
+            .finish()
+    }
 }
 
 impl LoginParamsConfig {
@@ -154,6 +176,32 @@ impl LoginParamsConfig {
             .iter()
             .find(|(s, _)| s == selector)
             .map_or(&self.defaults, |(_, params)| params)
+    }
+
+    /// The parameters of one login: what the app's per-login hook gives for the request that
+    /// started it (`request` builds it, only when there is a hook), else the selector's.
+    /// What the hook gives is checked as the configuration's are at start-up; a hook that
+    /// gives what would not pass, or panics, starts no login.
+    pub(crate) fn of_login(
+        &self,
+        request: impl FnOnce() -> Parts,
+        selector: &Selector,
+    ) -> Result<Cow<'_, AuthorizationParams>, ConfigError> {
+        let Some(hook) = &self.per_login else {
+            return Ok(Cow::Borrowed(self.for_selector(selector)));
+        };
+        let request = request();
+        match catch_unwind(AssertUnwindSafe(|| hook(&request, selector))) {
+            Ok(Some(params)) => {
+                params.check()?;
+                Ok(Cow::Owned(params))
+            }
+            Ok(None) => Ok(Cow::Borrowed(self.for_selector(selector))),
+            Err(_) => Err(ConfigError::new(
+                "authorization_params_with",
+                "the per-login hook panicked",
+            )),
+        }
     }
 
     /// Checks every set; `provider_scopes` (the older setting) fills the defaults' scopes.
@@ -188,6 +236,55 @@ impl SsoConfigBuilder {
         let per = &mut self.login_params.per_selector;
         per.retain(|(s, _)| *s != selector);
         per.push((selector, params));
+        self
+    }
+
+    /// The app's say on each login's authorization parameters: `hook` gets the request that
+    /// started the login (`GET {base}/login` with its query, the confirming `POST`, or, for a
+    /// step-up, the guarded request itself) and the selector it signs in with, and gives the
+    /// parameters of this login (`Some`, in place of the configured ones) or `None` (the
+    /// configured ones). The crate never reads these parameters from a query; a hook may read
+    /// a query parameter of the app's own, as below. The step-up guard's `prompt=login` still
+    /// wins.
+    ///
+    /// What the hook gives is checked like the configuration's; a login whose hook gives
+    /// parameters that would not pass (or that panics) is refused with a 500 page and a WARN
+    /// log line, and WorkOS is not asked. A login the layer restarts by itself (an
+    /// IdP-initiated sign-in) shows the hook `GET {base}/login` with that request's headers.
+    /// Calling it again replaces the hook.
+    ///
+    /// ```
+    /// use http::request::Parts;
+    /// use tower_workos_sso::{AuthorizationParams, Selector, SsoConfig};
+    ///
+    /// // `/auth/login?provider=GoogleOAuth&calendar=1` asks Google for calendar access.
+    /// fn per_login(request: &Parts, selector: &Selector) -> Option<AuthorizationParams> {
+    ///     let query = request.uri.query().unwrap_or("");
+    ///     let calendar = form_urlencoded::parse(query.as_bytes()).any(|(k, v)| k == "calendar" && v == "1");
+    ///     (selector.provider_name() == Some("GoogleOAuth") && calendar).then(|| {
+    ///         AuthorizationParams::new()
+    ///             .provider_scopes(["https://www.googleapis.com/auth/calendar.readonly"])
+    ///             .provider_query_param("access_type", "offline")
+    ///     })
+    /// }
+    ///
+    /// let config = SsoConfig::builder()
+    ///     # .api_key("sk_test_example").client_id("client_example")
+    ///     # .redirect_uri("https://app.example.com/auth/callback")
+    ///     # .session_secret(*b"an example secret of at least 32 bytes")
+    ///     .allowed_providers(["GoogleOAuth"])
+    ///     .authorization_params_with(per_login)
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn authorization_params_with<F, P>(mut self, hook: F) -> Self
+    where
+        F: Fn(&Parts, &Selector) -> P + Send + Sync + 'static,
+        P: Into<Option<AuthorizationParams>>,
+    {
+        self.login_params.per_login = Some(Arc::new(move |request, selector| {
+            hook(request, selector).into()
+        }));
         self
     }
 

@@ -9,7 +9,8 @@ mod return_to;
 
 use std::time::Duration;
 
-use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
+use http::request::Parts;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, header};
 use serde::{Deserialize, Serialize};
 
 pub(crate) use return_to::safe_return_to;
@@ -38,6 +39,40 @@ pub(crate) struct LoginParams {
     /// The layer restarted an IdP-initiated sign-in as this login: where it lands is the
     /// app's `idp_landing` hook's choice.
     pub(crate) idp_initiated: bool,
+    /// The request that started the login, for the app's per-login hook
+    /// (`authorization_params_with`); `None` when the layer starts one by itself.
+    pub(crate) request: Option<RequestLine>,
+}
+
+/// The method and target of the request that started a login (its headers travel apart).
+#[derive(Clone, Debug)]
+pub(crate) struct RequestLine {
+    method: Method,
+    uri: Uri,
+}
+
+impl RequestLine {
+    pub(crate) fn of<B>(request: &Request<B>) -> Self {
+        Self {
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+        }
+    }
+}
+
+/// What the app's per-login hook sees: the request line that started the login, or `GET` of
+/// the login path for a login the layer starts by itself, with the request's headers.
+fn request_parts(config: &SsoConfig, line: Option<&RequestLine>, headers: &HeaderMap) -> Parts {
+    let (mut parts, ()) = Request::new(()).into_parts();
+    match line {
+        Some(line) => {
+            parts.method = line.method.clone();
+            parts.uri = line.uri.clone();
+        }
+        None => parts.uri = config.login_path.parse().unwrap_or_default(),
+    }
+    parts.headers = headers.clone();
+    parts
 }
 
 /// The claims of a flow cookie's token. The wire names are short: the cookie travels on every
@@ -204,7 +239,21 @@ impl Flows {
         let verifier = PkceVerifier::new(crypto::random_token(32));
         let (param, value) = selector.param();
         let return_to = safe_return_to(config, login.return_to.as_deref());
-        let params = config.login_params.for_selector(selector);
+        let request = || request_parts(config, login.request.as_ref(), headers);
+        let params = match config.login_params.of_login(request, selector) {
+            Ok(params) => params,
+            Err(error) => {
+                tracing::warn!(%error, "login refused: the app's authorization parameters");
+                let mut refused = response::page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Cannot start sign-in",
+                    "Sign-in is not set up correctly here. Try again later.",
+                    None,
+                );
+                response::no_store(&mut refused);
+                return refused;
+            }
+        };
         // Kept in the flow, so the callback can hand the authorization hook what WorkOS got.
         let nonce = params.nonce.then(|| crypto::random_token(32));
         let claims = FlowClaims::<&str> {
@@ -227,7 +276,7 @@ impl Flows {
         let location = authorize::url(
             &self.authorize_fixed,
             login,
-            params,
+            &params,
             selector,
             authorize::Flow {
                 state: &state,
@@ -346,6 +395,7 @@ mod tests {
             cross_site: false,
             prompt: None,
             idp_initiated: false,
+            request: None,
         };
         let response = flows.start(
             &config,

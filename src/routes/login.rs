@@ -148,6 +148,7 @@ pub(crate) fn login<B>(core: &Arc<Core>, request: &Request<B>) -> Answer {
         Ok(login) => login,
         Err(error) => return Answer::Now(refused(error)),
     };
+    login.params.request = Some(crate::flow::RequestLine::of(request));
     if let Some(selector) = &login.selector {
         return Answer::Now(proceed(
             core,

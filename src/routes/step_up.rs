@@ -12,7 +12,7 @@ use super::login::not_admitted;
 use super::origin;
 use crate::config::Prompt;
 use crate::core::Core;
-use crate::flow::LoginParams;
+use crate::flow::{LoginParams, RequestLine};
 use crate::profile::Profile;
 use crate::response::{self, Caller, OwnBody};
 use crate::selector::Selector;
@@ -48,6 +48,8 @@ pub(crate) fn reauthenticate<B>(
             .filter(|email| email.len() <= 320 && !email.chars().any(char::is_control)),
         // As any login another site starts: its callback may not replace another user's session.
         cross_site: origin::is_cross_site(&core.config.origin, headers),
+        // The guarded request is what the app's per-login hook sees.
+        request: Some(RequestLine::of(request)),
         ..LoginParams::default()
     };
     tracing::debug!(

@@ -4,11 +4,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use http::request::Parts;
 use reqwest::StatusCode;
 use tower_workos_sso::testkit::MockWorkOs;
 use tower_workos_sso::{AuthorizationParams, Decision, Prompt, Selector, SignIn};
 
-use crate::support::harness::{self, Browser, location};
+use crate::support::harness::{self, Browser, location, set_cookies};
 
 fn query_pairs(url: &str) -> (String, Vec<(String, String)>) {
     let (_, query) = url.split_once('?').unwrap();
@@ -176,4 +177,133 @@ async fn u4_the_nonce_sent_to_workos_is_the_one_the_authorization_hook_sees() {
     assert_eq!(page.text().await.unwrap(), "home of erin@gmail.test");
     assert_eq!(app.workos.authorize_requests()[2].get("nonce"), None);
     assert_eq!(seen.lock().unwrap().last(), Some(&None));
+}
+
+/// The app's per-login choice: Google logins that the app's own `calendar=1` asks for get the
+/// calendar scope, offline access, a nonce and a fresh prompt; other logins keep the
+/// configuration's parameters. The hook reads only the query parameter it allows.
+fn per_login(request: &Parts, selector: &Selector) -> Option<AuthorizationParams> {
+    let calendar = form_urlencoded::parse(request.uri.query().unwrap_or("").as_bytes())
+        .any(|(name, value)| name == "calendar" && value == "1");
+    (selector.provider_name() == Some("GoogleOAuth") && calendar).then(|| {
+        AuthorizationParams::new()
+            .provider_scopes([
+                "openid",
+                "https://www.googleapis.com/auth/calendar.readonly",
+            ])
+            .provider_query_param("access_type", "offline")
+            .provider_query_param("login_hint_type", "email address")
+            .nonce()
+            .prompt(Prompt::Login)
+    })
+}
+
+#[tokio::test]
+async fn u4_a_per_login_hook_decides_the_parameters_and_the_query_reaches_none_it_did_not_allow() {
+    let workos = MockWorkOs::start().await.unwrap();
+    let app = harness::start_with(workos, |b| {
+        b.default_selector(Selector::organization("org_01ACME").unwrap())
+            .allowed_providers(["GoogleOAuth"])
+            .authorization_params(AuthorizationParams::new().provider_scopes(["email"]))
+            .authorization_params_with(per_login)
+    })
+    .await;
+    let smuggled = "&prompt=login&provider_scopes=https%3A%2F%2Fmail.google.com%2F\
+        &provider_query_params%5Bhd%5D=evil.test&nonce=attacker";
+
+    // The hook's parameters, exactly encoded, as WorkOS receives them.
+    let browser = Browser::new();
+    let (_, page) = browser
+        .sign_in(
+            &app,
+            &format!("provider=GoogleOAuth&calendar=1&login_hint=erin%40gmail.test{smuggled}"),
+        )
+        .await;
+    assert_eq!(page.text().await.unwrap(), "home of erin@gmail.test");
+    let received = app.workos.authorize_requests();
+    let google = &received[0];
+    let raw = google.query();
+    assert!(
+        raw.contains(
+            "&provider_scopes=openid%2Chttps%3A%2F%2Fwww.googleapis.com%2Fauth%2Fcalendar.readonly&"
+        ),
+        "{raw}"
+    );
+    assert!(
+        raw.contains(
+            "&provider_query_params%5Baccess_type%5D=offline\
+             &provider_query_params%5Blogin_hint_type%5D=email+address&"
+        ),
+        "{raw}"
+    );
+    assert!(raw.ends_with("&prompt=login"), "{raw}");
+    assert_eq!(google.all("nonce").len(), 1);
+    assert_eq!(google.get("nonce").unwrap().len(), 43);
+    for name in ["provider_scopes", "prompt", "calendar"] {
+        assert!(google.all(name).len() <= 1, "{name}: {:?}", google.pairs());
+    }
+    assert!(google.get("provider_query_params[hd]").is_none());
+    assert!(
+        google.get("calendar").is_none(),
+        "the app's own parameter stays the app's"
+    );
+
+    // Without the app's parameter the hook gives none: the configuration's, and nothing the
+    // client sent.
+    for query in [
+        format!("login_hint=alice%40example.com{smuggled}"),
+        format!("provider=GoogleOAuth&login_hint=erin%40gmail.test{smuggled}"),
+    ] {
+        let browser = Browser::new();
+        let (_, page) = browser.sign_in(&app, &query).await;
+        assert_eq!(page.status(), StatusCode::OK, "{query}");
+    }
+    for plain in &app.workos.authorize_requests()[1..] {
+        assert_eq!(
+            plain.all("provider_scopes"),
+            ["email"],
+            "{:?}",
+            plain.pairs()
+        );
+        for name in ["prompt", "nonce", "provider_query_params[hd]"] {
+            assert!(plain.get(name).is_none(), "{name}: {:?}", plain.pairs());
+        }
+    }
+    assert_eq!(app.workos.authorize_requests().len(), 3);
+}
+
+#[tokio::test]
+async fn u4_a_per_login_hook_that_gives_bad_parameters_or_panics_starts_no_login() {
+    let workos = MockWorkOs::start().await.unwrap();
+    let app = harness::start_with(workos, |b| {
+        b.default_selector(Selector::organization("org_01ACME").unwrap())
+            .authorization_params_with(|request: &Parts, _: &Selector| {
+                match request.uri.query().unwrap_or("") {
+                    q if q.contains("panic") => panic!("the app's hook failed"),
+                    q if q.contains("bad") => {
+                        Some(AuthorizationParams::new().provider_scopes(["a,b&prompt=none"]))
+                    }
+                    _ => None,
+                }
+            })
+    })
+    .await;
+    for query in ["bad=1", "panic=1"] {
+        let refused = Browser::new()
+            .get(&app.url(&format!("/auth/login?{query}")))
+            .await;
+        assert_eq!(
+            refused.status(),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "{query}"
+        );
+        assert!(set_cookies(&refused).is_empty(), "no flow: {query}");
+        assert!(refused.headers().get("location").is_none());
+    }
+    assert!(app.workos.authorize_requests().is_empty());
+    // The hook answering `None` is the configuration's parameters.
+    let (_, page) = Browser::new()
+        .sign_in(&app, "login_hint=alice%40example.com")
+        .await;
+    assert_eq!(page.text().await.unwrap(), "home of alice@example.com");
 }
