@@ -203,6 +203,39 @@ async fn an_inactive_connection_routes_nowhere() {
 }
 
 #[tokio::test]
+async fn a_domain_whose_connections_span_several_pages_is_routed_from_the_last() {
+    // Bigco's one active connection is its oldest; 120 inactive ones for the same domain come
+    // first in WorkOS's default order (newest first), so it is on the second page of 100.
+    let mut seed = Seed::default();
+    let mut bigco: SeedConnection = seed.connections[1].clone();
+    bigco.id = "conn_01BIGCO".into();
+    bigco.organization_id = Some("org_01BIGCO".into());
+    bigco.organization_name = Some("Bigco".into());
+    bigco.domains = vec!["bigco.test".into()];
+    seed.connections.push(bigco.clone());
+    for i in 0..120 {
+        let mut old = bigco.clone();
+        old.id = format!("conn_01BIGCOOLD{i}");
+        old.organization_id = Some(format!("org_01BIGCOOLD{i}"));
+        old.state = "inactive".into();
+        seed.connections.push(old);
+    }
+    let workos = MockWorkOs::start_with(seed).await.unwrap();
+    let app = through_workos(workos, |b| b.allowed_organizations(["org_01BIGCO"])).await;
+    let started = submit(&Browser::new(), &app, "dana@bigco.test").await;
+    assert_eq!(started.status(), StatusCode::FOUND);
+    assert_eq!(
+        query_param(&location(&started), "organization").as_deref(),
+        Some("org_01BIGCO")
+    );
+    assert_eq!(
+        app.workos.requests(Endpoint::Connections),
+        2,
+        "both pages read"
+    );
+}
+
+#[tokio::test]
 async fn a_workos_outage_during_the_look_up_gives_a_clear_page_not_a_hang() {
     let app = through_workos(MockWorkOs::start().await.unwrap(), |b| {
         b.domain_lookup_timeout(Duration::from_millis(300))
