@@ -95,6 +95,7 @@ impl LoginQuery {
                 continue;
             }
             let params = &mut login.params;
+            // Only a confirmed login may keep it (see `login`).
             if name == "idp" {
                 params.idp_initiated = value == "1";
                 continue;
@@ -148,6 +149,10 @@ pub(crate) fn login<B>(core: &Arc<Core>, request: &Request<B>) -> Answer {
         Ok(login) => login,
         Err(error) => return Answer::Now(refused(error)),
     };
+    // `idp=1` lets the app's `idp_landing` hook pick where the sign-in lands. The layer writes
+    // it only into the confirmation page's same-origin POST (a restart it made itself); on a
+    // link any site can make it would let that site override `return_to`.
+    login.params.idp_initiated &= confirmed;
     login.params.request = Some(crate::flow::RequestLine::of(request));
     if let Some(selector) = &login.selector {
         return Answer::Now(proceed(

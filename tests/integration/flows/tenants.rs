@@ -270,3 +270,27 @@ async fn an_unsolicited_callback_restarts_for_the_tenant_and_lands_where_the_hoo
     // (This app tells tenants by host; the test's requests go to 127.0.0.1.)
     assert_eq!(page.text().await.unwrap(), "- home of alice@example.com");
 }
+
+#[tokio::test]
+async fn a_login_link_with_idp_1_does_not_reach_the_landing_hook_only_the_confirmation_does() {
+    let app = harness::start(|b| b.idp_landing(|_| Some("/public".to_owned()))).await;
+    let query = "login_hint=alice%40example.com&return_to=%2Fapi%2Fme&idp=1";
+    // Any site can link here with `idp=1`: the sign-in lands on its `return_to`, not the hook's.
+    let browser = Browser::new();
+    let (hops, page) = browser.sign_in(&app, query).await;
+    assert_eq!(page.status(), StatusCode::OK, "{hops:?}");
+    assert!(hops.last().unwrap().ends_with("/api/me"), "{hops:?}");
+    // The confirmation page's own same-origin POST (the layer's restart) does reach it.
+    let confirmed = Browser::new();
+    let started = confirmed
+        .client
+        .post(app.url(&format!("/auth/login?organization=org_01ACME&{query}")))
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), StatusCode::FOUND);
+    let (hops, page) = confirmed.follow(&location(&started)).await;
+    assert_eq!(page.status(), StatusCode::OK, "{hops:?}");
+    assert!(hops.last().unwrap().ends_with("/public"), "{hops:?}");
+}
