@@ -113,7 +113,9 @@ impl Guard {
     ///
     /// A browser with an older sign-in is restarted into login with `prompt=login` for its own
     /// organization (or connection, or provider, if that is what the app admits) and returns
-    /// to the same page; API and gRPC callers get 401 / status 16 with
+    /// to the same page: for a form `POST` (any browser navigation that is not a `GET`), a
+    /// `303` and back to the page the form was on (its same-origin `Referer`, else
+    /// `default_return_to`). API and gRPC callers get 401 / status 16 with
     /// `reauthentication_required`. Without a [`Session`] (as in [`allows`](Self::allows)) it
     /// never passes.
     ///

@@ -3,10 +3,15 @@
 //! for the session's own organization (or connection, or provider), and returns to the same
 //! page. The fresh sign-in gets a new `authenticated_at`, so the guard then lets it through.
 //! API and gRPC callers get a 401 (gRPC 16) saying why.
+//!
+//! The sensitive action is usually a form `POST`, which the general sign-in answer counts as an
+//! API call. Here a browser navigation of any method restarts the sign-in: a `303`, so the
+//! browser GETs WorkOS, and back to the page the form was on (its same-origin `Referer`), since
+//! the form's target may not answer `GET`. The form's body is not kept: the user submits again.
 
 use std::time::Duration;
 
-use http::{Request, Response};
+use http::{HeaderMap, Method, Request, Response, StatusCode, Uri, header};
 
 use super::login::not_admitted;
 use super::origin;
@@ -24,7 +29,14 @@ pub(crate) fn reauthenticate<B>(
     max_age: Duration,
 ) -> Response<OwnBody> {
     let headers = request.headers();
-    let caller = Caller::of(request.method(), headers);
+    let reading = matches!(*request.method(), Method::GET | Method::HEAD);
+    // A navigation of any method: the headers say browser as they would for a GET.
+    let caller = match Caller::of(request.method(), headers) {
+        Caller::Api if !reading && Caller::of(&Method::GET, headers) == Caller::Browser => {
+            Caller::Browser
+        }
+        caller => caller,
+    };
     if caller != Caller::Browser {
         return response::reauthentication_required(caller, max_age.as_secs());
     }
@@ -39,9 +51,17 @@ pub(crate) fn reauthenticate<B>(
             None => response::forbidden(caller),
         };
     };
-    let here = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
+    let return_to = if reading {
+        request
+            .uri()
+            .path_and_query()
+            .map(|pq| pq.as_str().to_owned())
+    } else {
+        form_page(&core.config.origin, headers)
+    };
     let params = LoginParams {
-        return_to: Some(here.to_owned()),
+        // Made safe by the flow; none is the configured default.
+        return_to,
         prompt: Some(Prompt::Login),
         // The same user, pre-filled at the IdP (checked as a login's own hint would be).
         login_hint: Some(profile.email.clone())
@@ -56,8 +76,26 @@ pub(crate) fn reauthenticate<B>(
         max_age = max_age.as_secs(),
         "step-up: sign-in too old, re-authenticating"
     );
-    core.flows
-        .start(&core.config, &params, selector, headers, core.now())
+    let mut restart = core
+        .flows
+        .start(&core.config, &params, selector, headers, core.now());
+    // A form's POST: the browser must follow with a GET.
+    if !reading && restart.status() == StatusCode::FOUND {
+        *restart.status_mut() = StatusCode::SEE_OTHER;
+    }
+    restart
+}
+
+/// The page a form was posted from: the `Referer`'s path and query when it is a URL of this
+/// app's own origin (the flow then checks it as any `return_to`).
+fn form_page(origin: &str, headers: &HeaderMap) -> Option<String> {
+    let referer: Uri = headers.get(header::REFERER)?.to_str().ok()?.parse().ok()?;
+    let (scheme, authority) = (referer.scheme_str()?, referer.authority()?);
+    let from = format!("{scheme}://{}", authority.as_str());
+    if !from.eq_ignore_ascii_case(origin) {
+        return None;
+    }
+    referer.path_and_query().map(|pq| pq.as_str().to_owned())
 }
 
 /// Where the session's user signed in, most specific last: their organization, their

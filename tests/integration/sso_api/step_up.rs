@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::any;
+use axum::routing::{any, get};
 use reqwest::StatusCode;
 use tower_workos_sso::testkit::{Endpoint, MockWorkOs};
 use tower_workos_sso::{Guard, Profile, Selector, Session, SsoLayer};
@@ -33,6 +33,10 @@ fn routes(sso: &SsoLayer) -> Router {
         .route(
             "/",
             any(|p: Profile| async move { format!("home of {}", p.email) }),
+        )
+        .route(
+            "/account",
+            get(|p: Profile| async move { format!("account of {}", p.email) }),
         )
 }
 
@@ -209,4 +213,123 @@ async fn u3_the_restart_obeys_the_admitted_set() {
             .all(|c| !c.to_str().unwrap().contains("_flow_"))
     );
     assert_eq!(acme.workos.requests(Endpoint::Authorize), 0);
+}
+
+/// A form on `/account?tab=security` posting to the guarded `/sensitive`, as a browser sends it.
+async fn post_form(
+    app: &Custom,
+    browser: &Browser,
+    headers: &[(&str, &str)],
+    referer: Option<String>,
+) -> reqwest::Response {
+    let mut request = browser
+        .client
+        .post(app.url("/sensitive"))
+        .header("accept", "text/html,application/xhtml+xml")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("confirm=yes");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    if let Some(referer) = referer {
+        request = request.header("referer", referer);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn u2_a_stale_browser_form_post_restarts_the_sign_in_and_returns_to_the_form_s_page() {
+    let app = start(|b| b).await;
+    let browser = signed_in(&app, "alice@example.com").await;
+    let navigate = [
+        ("sec-fetch-mode", "navigate"),
+        ("sec-fetch-site", "same-origin"),
+        ("sec-fetch-dest", "document"),
+    ];
+    let form_page = app.url("/account?tab=security");
+    let fresh = post_form(&app, &browser, &navigate, Some(form_page.clone())).await;
+    assert_eq!(fresh.status(), StatusCode::OK);
+
+    app.advance(FIVE_MINUTES + Duration::from_secs(1));
+    let stale = post_form(&app, &browser, &navigate, Some(form_page.clone())).await;
+    assert_eq!(
+        stale.status(),
+        StatusCode::SEE_OTHER,
+        "a 303, so the browser GETs WorkOS"
+    );
+    assert_eq!(stale.headers()["cache-control"], "no-store");
+    let authorize = location(&stale);
+    assert!(authorize.starts_with(&format!(
+        "{}/sso/authorize?client_id=",
+        app.workos.base_url()
+    )));
+    let params = query(&authorize);
+    assert_eq!(params["prompt"], "login");
+    assert_eq!(params["organization"], "org_01ACME");
+    assert_eq!(params["login_hint"], "alice@example.com");
+    // Back on the page the form was on, signed in afresh: the form posts again and passes.
+    let (hops, page) = browser.follow(&authorize).await;
+    assert_eq!(hops.last().unwrap(), &form_page, "{hops:?}");
+    assert_eq!(page.text().await.unwrap(), "account of alice@example.com");
+    let again = post_form(&app, &browser, &navigate, Some(form_page)).await;
+    assert_eq!(again.status(), StatusCode::OK);
+    assert!(
+        again
+            .text()
+            .await
+            .unwrap()
+            .starts_with("sensitive for alice@example.com")
+    );
+}
+
+#[tokio::test]
+async fn u2_a_stale_form_post_returns_only_to_a_same_origin_page_and_api_posts_keep_their_401() {
+    let app = start(|b| b).await;
+    let browser = signed_in(&app, "alice@example.com").await;
+    app.advance(FIVE_MINUTES + Duration::from_secs(1));
+
+    // An older browser (no Sec-Fetch-*), or a Referer that is not a safe page of this app: the
+    // restart still happens, and lands on the default page.
+    let elsewhere = [
+        None,
+        Some("https://evil.test/account".to_owned()),
+        Some(format!("{}.evil.test/account", app.base)),
+        Some(app.url("/auth/logout")),
+        Some(app.url("//evil.test/x")),
+    ];
+    for referer in elsewhere {
+        let stale = post_form(&app, &browser, &[], referer.clone()).await;
+        assert_eq!(stale.status(), StatusCode::SEE_OTHER, "{referer:?}");
+        let authorize = location(&stale);
+        assert_eq!(query(&authorize)["prompt"], "login");
+        let (hops, _) = browser.follow(&authorize).await;
+        assert_eq!(hops.last().unwrap(), &app.url("/"), "{referer:?}: {hops:?}");
+        app.advance(FIVE_MINUTES + Duration::from_secs(1));
+    }
+
+    // Scripts and API clients posting keep the 401 with its reason; nothing is started.
+    let before = app.workos.requests(Endpoint::Authorize);
+    for headers in [
+        &[
+            ("sec-fetch-mode", "cors"),
+            ("sec-fetch-site", "same-origin"),
+        ][..],
+        &[("x-requested-with", "XMLHttpRequest")][..],
+    ] {
+        let refused = post_form(&app, &browser, headers, Some(app.url("/account"))).await;
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "{headers:?}");
+        let body: serde_json::Value = refused.json().await.unwrap();
+        assert_eq!(body["error"], "reauthentication_required");
+    }
+    let json = browser
+        .client
+        .post(app.url("/sensitive"))
+        .header("accept", "application/json")
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.workos.requests(Endpoint::Authorize), before);
 }
