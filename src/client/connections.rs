@@ -256,12 +256,17 @@ impl WorkOsClient {
             .map_err(|_| WorkOsError::BadResponse("the connection list is not the expected JSON"))
     }
 
-    /// Every connection matching `query`, page after page (following `after`), as a stream:
-    /// `next().await`, or any `futures` `Stream` combinator. At most
-    /// [`max_pages`](ConnectionStream::max_pages) pages (default 100) are fetched.
+    /// Every connection matching `query`, page after page, as a stream: `next().await`, or any
+    /// `futures` `Stream` combinator. At most [`max_pages`](ConnectionStream::max_pages) pages
+    /// (default 100) are fetched.
+    ///
+    /// It walks away from the query's cursor: forwards following `list_metadata.after`, or,
+    /// for a query with [`before`](ListConnections::before) (and no `after`), backwards
+    /// following `list_metadata.before`, yielding the connections nearest the cursor first.
     pub fn connections(&self, query: ListConnections) -> ConnectionStream {
         ConnectionStream {
             client: self.clone(),
+            backwards: query.before.is_some() && query.after.is_none(),
             query,
             buffer: VecDeque::new(),
             pending: None,
@@ -314,6 +319,8 @@ type PageFuture = Pin<Box<dyn Future<Output = Result<ConnectionList, WorkOsError
 pub struct ConnectionStream {
     client: WorkOsClient,
     query: ListConnections,
+    /// Started with `before`: pages are followed through `list_metadata.before`.
+    backwards: bool,
     buffer: VecDeque<Connection>,
     pending: Option<PageFuture>,
     pages: usize,
@@ -325,6 +332,7 @@ impl std::fmt::Debug for ConnectionStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ConnectionStream")
             .field("query", &self.query)
+            .field("backwards", &self.backwards)
             .field("pages", &self.pages)
             .finish_non_exhaustive()
     }
@@ -371,9 +379,16 @@ impl ConnectionStream {
                     return Poll::Ready(Some(Err(error)));
                 }
             };
-            self.buffer.extend(page.data);
-            match page.list_metadata.after {
-                Some(after) if self.query.after.as_deref() == Some(after.as_str()) => {
+            let (next, current) = if self.backwards {
+                // Nearest the cursor first: a page's last connection is the one next to it.
+                self.buffer.extend(page.data.into_iter().rev());
+                (page.list_metadata.before, &self.query.before)
+            } else {
+                self.buffer.extend(page.data);
+                (page.list_metadata.after, &self.query.after)
+            };
+            match next {
+                Some(cursor) if current.as_deref() == Some(cursor.as_str()) => {
                     self.done = true;
                     self.buffer.clear();
                     return Poll::Ready(Some(Err(WorkOsError::BadResponse(
@@ -385,9 +400,10 @@ impl ConnectionStream {
                     self.buffer.clear();
                     return Poll::Ready(Some(Err(WorkOsError::TooManyPages)));
                 }
-                Some(after) => {
+                Some(cursor) if self.backwards => self.query.before = Some(cursor),
+                Some(cursor) => {
                     self.query.before = None;
-                    self.query.after = Some(after);
+                    self.query.after = Some(cursor);
                 }
                 None => self.done = true,
             }

@@ -200,3 +200,59 @@ async fn connections_calls_map_failures_and_bound_their_work() {
         WorkOsError::Timeout
     );
 }
+
+#[tokio::test]
+async fn a_stream_started_before_a_connection_keeps_paging_backwards() {
+    // Newest first: Initech, Google, Globex, Acme.
+    let fake = MockWorkOs::start_with(super::app::seed_with_oidc())
+        .await
+        .unwrap();
+    let workos = WorkOsClient::with_api_key(fake.api_key(), &fake.base_url()).unwrap();
+    let before_acme = ListConnections::new().limit(2).before("conn_01ACMEOKTA");
+    let page = workos.list_connections(&before_acme).await.unwrap();
+    let ids: Vec<&str> = page.data.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["conn_01GOOGLE", "conn_01GLOBEXENTRA"]);
+    assert_eq!(page.list_metadata.before.as_deref(), Some("conn_01GOOGLE"));
+
+    // The stream walks away from the cursor, nearest first, and never past it.
+    let requests = fake.requests(Endpoint::Connections);
+    assert_eq!(
+        all(&workos, before_acme).await.unwrap(),
+        ["conn_01GLOBEXENTRA", "conn_01GOOGLE", "conn_01INITECHOIDC"]
+    );
+    assert_eq!(fake.requests(Endpoint::Connections), requests + 2);
+    assert_eq!(
+        all(
+            &workos,
+            ListConnections::new().limit(1).before("conn_01GLOBEXENTRA")
+        )
+        .await
+        .unwrap(),
+        ["conn_01GOOGLE", "conn_01INITECHOIDC"]
+    );
+    // `after` still walks forwards.
+    assert_eq!(
+        all(
+            &workos,
+            ListConnections::new().limit(1).after("conn_01GOOGLE")
+        )
+        .await
+        .unwrap(),
+        ["conn_01GLOBEXENTRA", "conn_01ACMEOKTA"]
+    );
+
+    // A `before` cursor that does not move ends the stream with an error too.
+    let stuck = serde_json::json!({
+        "object": "list", "data": [], "list_metadata": {"before": "conn_01ACMEOKTA", "after": null}
+    });
+    fake.set_fault(
+        Endpoint::Connections,
+        Some(Fault::Body(stuck.to_string().into_bytes())),
+    );
+    assert_eq!(
+        all(&workos, ListConnections::new().before("conn_01ACMEOKTA"))
+            .await
+            .unwrap_err(),
+        WorkOsError::BadResponse("the list cursor did not move")
+    );
+}
