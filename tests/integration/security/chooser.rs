@@ -312,3 +312,41 @@ async fn m4_a_session_is_only_ever_its_own_tenants() {
     assert_eq!(session.status(), StatusCode::UNAUTHORIZED);
     assert!(browser.cookie(&app.base, SESSION_COOKIE).is_some());
 }
+
+#[tokio::test]
+async fn m4_a_grpc_call_with_another_tenants_session_is_unauthenticated() {
+    let workos = MockWorkOs::start().await.unwrap();
+    let org = |id: &str| Selector::organization(id).unwrap();
+    let app = harness::start_with(workos, |b| {
+        b.default_selector(org("org_01ACME"))
+            .allowed_organizations(["org_01GLOBEX"])
+            .tenant_resolver(TenantResolver::by_header(
+                "x-tenant",
+                [("acme", org("org_01ACME")), ("globex", org("org_01GLOBEX"))],
+            ))
+    })
+    .await;
+    let (_, token) = signed_in(&app).await;
+    let call = |tenant: &'static str| {
+        api()
+            .post(app.url("/api/echo"))
+            .bearer_auth(&token)
+            .header("content-type", "application/grpc")
+            .header("te", "trailers")
+            .header("x-tenant", tenant)
+            .send()
+    };
+    // Another tenant's session: gRPC's UNAUTHENTICATED, over HTTP 200, never a redirect.
+    let refused = call("globex").await.unwrap();
+    assert_eq!(refused.status(), StatusCode::OK);
+    assert_eq!(refused.headers()["grpc-status"], "16");
+    assert!(refused.headers().get("location").is_none());
+    let message = refused.headers()["grpc-message"].to_str().unwrap();
+    assert!(message.contains("another"), "{message}");
+    assert!(refused.bytes().await.unwrap().is_empty(), "no body");
+    // The same session on its own tenant's calls reaches the service.
+    let own = call("acme").await.unwrap();
+    assert_eq!(own.status(), StatusCode::OK);
+    assert!(own.headers().get("grpc-status").is_none());
+    assert_eq!(own.text().await.unwrap(), "alice@example.com");
+}
