@@ -294,3 +294,58 @@ async fn a_login_link_with_idp_1_does_not_reach_the_landing_hook_only_the_confir
     assert_eq!(page.status(), StatusCode::OK, "{hops:?}");
     assert!(hops.last().unwrap().ends_with("/public"), "{hops:?}");
 }
+
+/// WorkOS's `idp_initiated_sso_disabled` for Globex's connection, restarted by the layer and
+/// signed in as carol: the hops, and the last page.
+async fn restarted_sign_in(app: &App) -> (Vec<String>, reqwest::Response) {
+    let browser = Browser::new();
+    let restart = browser
+        .get(&app.url(
+            "/auth/callback?error=idp_initiated_sso_disabled&connection_id=conn_01GLOBEXENTRA",
+        ))
+        .await;
+    assert_eq!(restart.status(), StatusCode::FOUND);
+    let authorize = format!("{}&login_hint=carol%40globex.test", location(&restart));
+    browser.follow(&authorize).await
+}
+
+#[tokio::test]
+async fn the_idp_initiated_sso_disabled_restart_lands_where_the_hook_says() {
+    let app = harness::start(|b| {
+        b.allowed_connections(["conn_01GLOBEXENTRA"])
+            .idp_landing(|profile| {
+                let org = profile.organization_id.as_deref()?;
+                (org == "org_01GLOBEX").then(|| "/public".to_owned())
+            })
+    })
+    .await;
+    let (hops, page) = restarted_sign_in(&app).await;
+    assert_eq!(page.status(), StatusCode::OK, "{hops:?}");
+    assert_eq!(hops.last().unwrap(), &app.url("/public"), "{hops:?}");
+    assert_eq!(
+        page.text().await.unwrap(),
+        "public, signed in as carol@globex.test"
+    );
+}
+
+#[tokio::test]
+async fn a_landing_the_hook_picks_off_this_site_is_replaced_by_the_default() {
+    for elsewhere in [
+        "https://evil.example/x",
+        "//evil.example/x",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "/auth/login",
+    ] {
+        let app = harness::start(move |b| {
+            b.allowed_connections(["conn_01GLOBEXENTRA"])
+                .default_return_to("/public")
+                .idp_landing(move |_| Some(elsewhere.to_owned()))
+        })
+        .await;
+        let (hops, page) = restarted_sign_in(&app).await;
+        assert_eq!(page.status(), StatusCode::OK, "{elsewhere}: {hops:?}");
+        assert_eq!(hops.last().unwrap(), &app.url("/public"), "{elsewhere}");
+        assert!(hops.iter().all(|hop| !hop.contains("evil")), "{hops:?}");
+    }
+}
