@@ -22,6 +22,7 @@ async fn the_session_route_answers_the_profile_expiry_and_claims_without_any_tok
         .unwrap();
     assert_eq!(answer.status(), StatusCode::OK);
     assert_eq!(answer.headers()["cache-control"], "no-store");
+    assert_eq!(answer.headers()["vary"], "Cookie, Authorization");
     assert_eq!(answer.headers()["content-type"], "application/json");
     assert!(
         answer.headers().get("set-cookie").is_none(),
@@ -66,6 +67,7 @@ async fn without_a_valid_session_the_session_route_answers_401() {
         let answer = request.send().await.unwrap();
         assert_eq!(answer.status(), StatusCode::UNAUTHORIZED, "{cookie:?}");
         assert_eq!(answer.headers()["cache-control"], "no-store");
+        assert_eq!(answer.headers()["vary"], "Cookie, Authorization");
         assert!(answer.headers().contains_key("www-authenticate"));
         let body: serde_json::Value = answer.json().await.unwrap();
         assert_eq!(
