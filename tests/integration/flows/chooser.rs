@@ -341,7 +341,7 @@ async fn a_burst_of_logins_from_one_domain_calls_workos_once() {
 }
 
 #[tokio::test]
-async fn the_cache_holds_at_most_its_capacity_and_answers_expire() {
+async fn the_cache_holds_at_most_its_capacity() {
     let app = through_workos(MockWorkOs::start().await.unwrap(), |b| {
         b.domain_cache(2, Duration::from_secs(300), Duration::from_secs(30))
     })
@@ -362,6 +362,43 @@ async fn the_cache_holds_at_most_its_capacity_and_answers_expire() {
     assert_eq!(calls(), 3, "the two newest stay");
     submit(&browser, &app, "a@example.com").await;
     assert_eq!(calls(), 4, "the evicted domain is asked for again");
+}
+
+#[tokio::test]
+async fn cached_answers_expire_and_workos_is_asked_again() {
+    let app = through_workos(MockWorkOs::start().await.unwrap(), |b| {
+        b.domain_cache(8, Duration::from_secs(2), Duration::from_secs(2))
+    })
+    .await;
+    let browser = Browser::new();
+    let calls = || app.workos.requests(Endpoint::Connections);
+    let routed = [
+        ("a@example.com", StatusCode::FOUND),
+        ("x@nowhere.test", StatusCode::NOT_FOUND),
+    ];
+    for (email, status) in routed {
+        assert_eq!(submit(&browser, &app, email).await.status(), status);
+    }
+    assert_eq!(calls(), 2);
+    for (email, status) in routed {
+        assert_eq!(submit(&browser, &app, email).await.status(), status);
+    }
+    assert_eq!(calls(), 2, "remembered");
+    // Once the lifetime is over (the cache reads the monotonic clock, not the app's), the
+    // same email asks WorkOS again, and gets the same answer.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    for (email, status) in routed {
+        let before = calls();
+        while calls() == before {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{email}: never expired"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            assert_eq!(submit(&browser, &app, email).await.status(), status);
+        }
+        assert_eq!(calls(), before + 1, "{email}");
+    }
 }
 
 /// Runs the futures at once, in this task.
