@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::OnceCell;
 
@@ -108,7 +108,7 @@ impl DomainCache {
                     };
                     let entry = Entry::Ready {
                         answer: found.clone(),
-                        until: now() + ttl,
+                        until: expiry(now(), ttl),
                     };
                     entries.insert(domain.to_owned(), entry);
                 }
@@ -167,6 +167,15 @@ impl DomainCache {
     }
 }
 
+/// The longest an answer is remembered: a longer lifetime (`Duration::MAX` for "for ever"
+/// passes the configuration's checks) is this one, since an `Instant` cannot hold it.
+const LONGEST: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
+/// When an answer given `now` expires; never a panic, whatever `ttl`.
+fn expiry(now: Instant, ttl: Duration) -> Instant {
+    now.checked_add(ttl.min(LONGEST)).unwrap_or(now)
+}
+
 /// A caller waiting on a look-up: leaves it when done, or when its future is dropped.
 struct Waiting<'a> {
     cache: &'a DomainCache,
@@ -183,7 +192,6 @@ impl Drop for Waiting<'_> {
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::time::Duration;
 
     use super::*;
 
@@ -319,6 +327,33 @@ mod tests {
         assert_eq!(waiter.await, Ok(None));
         let again = cache.get("late.test", Instant::now, || std::future::ready(Ok(acme())));
         assert_eq!(again.await, Ok(None));
+    }
+
+    #[tokio::test]
+    async fn a_lifetime_no_instant_can_hold_means_a_long_one_not_a_panic() {
+        let cache = DomainCache::new(Bounds {
+            capacity: 2,
+            ttl: Duration::MAX,
+            negative_ttl: Duration::MAX,
+            ..Bounds::default()
+        });
+        let calls = AtomicUsize::new(0);
+        for domain in ["acme.test", "acme.test", "none.test", "none.test"] {
+            let answer = cache
+                .get(domain, Instant::now, || {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    std::future::ready(Ok(if domain == "acme.test" { acme() } else { None }))
+                })
+                .await;
+            assert!(answer.is_ok());
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "both remembered");
+        // Full, a third domain still pushes one out.
+        cache
+            .get("third.test", Instant::now, || std::future::ready(Ok(None)))
+            .await
+            .unwrap();
+        assert_eq!(cache.len(), 2);
     }
 
     /// Polls every look-up until all wait, then lets the one fetch finish.
