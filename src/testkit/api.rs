@@ -17,7 +17,7 @@ use super::{Endpoint, connections, logout, portal};
 /// How many logout tokens or portal links the fake keeps at most.
 pub(super) const CAPACITY: usize = 10_000;
 
-/// How many authorize requests the fake remembers (the oldest go first).
+/// How many authorize or portal link requests the fake remembers (the oldest go first).
 const RECORDED: usize = 1_000;
 
 /// What the API-key endpoints remember: deleted connections, logout tokens, who logged out;
@@ -30,6 +30,22 @@ pub(super) struct ApiState {
     pub(super) logged_out: Mutex<Vec<String>>,
     pub(super) logout_redirect: Mutex<Option<String>>,
     pub(super) authorize_requests: Mutex<VecDeque<AuthorizeRequest>>,
+    pub(super) portal_requests: Mutex<VecDeque<PortalRequest>>,
+}
+
+/// One well-formed `POST /portal/generate_link` as the fake received it
+/// ([`MockWorkOs::portal_requests`]): which organization's Admin Portal was asked for.
+///
+/// [`MockWorkOs::portal_requests`]: super::MockWorkOs::portal_requests
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PortalRequest {
+    /// The `organization` id asked for.
+    pub organization: String,
+    /// The `intent`, such as `sso`.
+    pub intent: String,
+    /// The `return_url`, if one was sent.
+    pub return_url: Option<String>,
 }
 
 impl ApiState {
@@ -40,6 +56,15 @@ impl ApiState {
             recorded.pop_front();
         }
         recorded.push_back(AuthorizeRequest::of(query));
+    }
+
+    /// Keeps a portal link request, at most [`RECORDED`] of them.
+    pub(super) fn record_portal(&self, request: PortalRequest) {
+        let mut recorded = lock(&self.portal_requests);
+        if recorded.len() >= RECORDED {
+            recorded.pop_front();
+        }
+        recorded.push_back(request);
     }
 }
 

@@ -10,7 +10,8 @@
 //! It knows a few seeded organizations, connections (with their domains) and users ([`Seed`]),
 //! checks client credentials, single-use codes, code lifetimes and PKCE as WorkOS does, and can be
 //! told to misbehave per endpoint ([`Fault`]) to test error handling. It records each authorize
-//! request's query as it arrived ([`MockWorkOs::authorize_requests`]). It also delivers signed
+//! request's query as it arrived ([`MockWorkOs::authorize_requests`]) and the organization of
+//! each portal link request ([`MockWorkOs::portal_requests`]). It also delivers signed
 //! webhook events to an app ([`MockWorkOs::send_webhook`], [`WebhookEvent`]).
 //!
 //! Point the crate at it with [`MockWorkOs::base_url`], [`MockWorkOs::client_id`] and
@@ -71,7 +72,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
-pub use api::AuthorizeRequest;
+pub use api::{AuthorizeRequest, PortalRequest};
 pub use dev::DevSetup;
 pub use seed::{Seed, SeedConnection, SeedUser};
 use state::Shared;
@@ -163,6 +164,16 @@ impl MockWorkOs {
     /// approve step does not.
     pub fn authorize_requests(&self) -> Vec<AuthorizeRequest> {
         state::lock(&self.shared.api.authorize_requests)
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// Every well-formed `POST /portal/generate_link` the fake received, oldest first (the
+    /// last 1 000): which organization, intent and return URL each asked for. Requests answered
+    /// by a fault never reach the handler and are not recorded.
+    pub fn portal_requests(&self) -> Vec<PortalRequest> {
+        state::lock(&self.shared.api.portal_requests)
             .iter()
             .cloned()
             .collect()

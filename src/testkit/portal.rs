@@ -1,11 +1,12 @@
-//! Admin Portal links in the fake: `POST /portal/generate_link` for a seeded organization.
+//! Admin Portal links in the fake: `POST /portal/generate_link` for a seeded organization; each
+//! well-formed request is recorded for tests ([`super::MockWorkOs::portal_requests`]).
 
 use http::{Request, StatusCode};
 use hyper::body::Incoming;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::api::base_of;
+use super::api::{PortalRequest, base_of};
 use super::routes::{Reply, internal_error, json_reply, read_body};
 use super::state::Shared;
 
@@ -42,6 +43,11 @@ pub(super) async fn generate_link(shared: &Shared, request: Request<Incoming>) -
     let Ok(link) = serde_json::from_slice::<LinkRequest>(&body) else {
         return invalid("organization and intent are required.");
     };
+    shared.api.record_portal(PortalRequest {
+        organization: link.organization.clone(),
+        intent: link.intent.clone(),
+        return_url: link.return_url.clone(),
+    });
     if !INTENTS.contains(&link.intent.as_str()) {
         return invalid("intent is not valid.");
     }

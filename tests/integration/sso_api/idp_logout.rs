@@ -209,3 +209,65 @@ async fn without_idp_logout_workos_is_never_asked() {
     let anonymous = api_get_json(&app.url("/api/me")).await;
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn u1_logout_authorize_5xx_and_timeouts_end_the_app_session_locally_and_say_so() {
+    let app = start(true, Duration::from_millis(500)).await;
+    let faults = [
+        Fault::status(502),
+        Fault::status(503),
+        Fault::status(504),
+        Fault::Delay(Duration::from_secs(1)),
+        Fault::Hang,
+    ];
+    for fault in faults {
+        let case = format!("{fault:?}");
+        app.workos.set_fault(Endpoint::LogoutAuthorize, Some(fault));
+        let (browser, token) = sign_in(&app, "org_01INITECH", "peter@initech.test").await;
+        let answer = logout(&app, &browser, "application/json").await;
+        assert_eq!(answer.status(), StatusCode::OK, "{case}");
+        assert!(clears_the_session(&answer), "{case}");
+        assert_eq!(answer.headers()["cache-control"], "no-store");
+        let body: serde_json::Value = answer.json().await.unwrap();
+        assert_eq!(body["signed_out"], "local", "{case}");
+        assert_eq!(body["idp_logout"], "unavailable", "{case}");
+        assert!(body.get("logout_url").is_none(), "{case}");
+        assert_revoked(&app, &token).await;
+    }
+    assert!(app.workos.idp_logouts().is_empty());
+}
+
+#[tokio::test]
+async fn u1_a_failing_logout_redirect_at_workos_leaves_the_app_session_ended() {
+    let app = start(true, Duration::from_secs(3)).await;
+    for fault in [Fault::status(500), Fault::status(503), Fault::Hang] {
+        let case = format!("{fault:?}");
+        app.workos.set_fault(Endpoint::Logout, None);
+        let (browser, token) = sign_in(&app, "org_01INITECH", "peter@initech.test").await;
+        let answer = logout(&app, &browser, "text/html").await;
+        assert_eq!(answer.status(), StatusCode::SEE_OTHER, "{case}");
+        assert!(clears_the_session(&answer), "{case}");
+        let idp = location(&answer);
+
+        // WorkOS fails the browser's visit: the app's session is gone all the same.
+        app.workos.set_fault(Endpoint::Logout, Some(fault));
+        let visit = browser
+            .client
+            .get(&idp)
+            .timeout(Duration::from_millis(300))
+            .send()
+            .await;
+        match visit {
+            Ok(failed) => assert!(failed.status().is_server_error(), "{case}"),
+            Err(error) => assert!(error.is_timeout(), "{case}: {error}"),
+        }
+        assert_revoked(&app, &token).await;
+        assert_eq!(
+            browser.get(&app.url("/")).await.status(),
+            StatusCode::SEE_OTHER,
+            "{case}: signed out of the app"
+        );
+    }
+    assert!(app.workos.idp_logouts().is_empty());
+    assert_eq!(app.workos.requests(Endpoint::Logout), 3);
+}
