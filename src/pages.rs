@@ -26,6 +26,8 @@
 //! # Ok::<(), tower_workos_sso::ConfigError>(())
 //! ```
 
+use std::fmt;
+
 use http::StatusCode;
 
 use crate::selector::Selector;
@@ -45,7 +47,9 @@ pub enum Page {
 
 /// The sign-in chooser: an email box (when domain routing is set up) and a button per
 /// admitted OAuth provider. It never lists organizations or connections.
-#[derive(Clone, Debug)]
+///
+/// Its `Debug` output shows `<redacted>` for the email, so logging a page leaks no address.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct ChooserPage {
     /// The status the page is sent with: 200, or 4xx/5xx after a submission that did not go on.
@@ -79,7 +83,10 @@ pub struct ProviderChoice {
 }
 
 /// The confirmation of a login another site started (see SECURITY.md, A4).
-#[derive(Clone, Debug)]
+///
+/// Its `Debug` output shows `<redacted>` for the signed-in email (in `message` too) and for
+/// the query of `action`, which carries the login hint.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct ConfirmPage {
     /// What the login signs in with.
@@ -90,6 +97,52 @@ pub struct ConfirmPage {
     pub action: String,
     /// The default page's text.
     pub message: String,
+}
+
+impl fmt::Debug for ChooserPage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChooserPage")
+            .field("status", &self.status)
+            .field("action", &self.action)
+            .field("email_field", &self.email_field)
+            .field("asks_email", &self.asks_email)
+            .field("return_to", &self.return_to)
+            .field("email", &self.email.as_ref().map(|_| Redacted))
+            .field("message", &self.message)
+            .field("providers", &self.providers)
+            .finish()
+    }
+}
+
+impl fmt::Debug for ConfirmPage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let action = match self.action.split_once('?') {
+            Some((path, _)) => format!("{path}?<redacted>"),
+            None => self.action.clone(),
+        };
+        let message = match &self.signed_in_as {
+            Some(email) if !email.is_empty() => self.message.replace(email.as_str(), "<redacted>"),
+            _ => self.message.clone(),
+        };
+        f.debug_struct("ConfirmPage")
+            .field("selector", &self.selector)
+            .field(
+                "signed_in_as",
+                &self.signed_in_as.as_ref().map(|_| Redacted),
+            )
+            .field("action", &action)
+            .field("message", &message)
+            .finish()
+    }
+}
+
+/// Stands in for an email in `Debug` output.
+pub(crate) struct Redacted;
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 /// A refusal or failure: fixed text, never a raw parameter.
@@ -154,4 +207,35 @@ pub fn escape(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_print_no_email_in_debug() {
+        let chooser = Page::Chooser(ChooserPage {
+            status: StatusCode::NOT_FOUND,
+            action: "/auth/login".into(),
+            email_field: "email",
+            asks_email: true,
+            return_to: "/reports".into(),
+            email: Some("alice@example.com".into()),
+            message: Some("no single sign-on"),
+            providers: Vec::new(),
+        });
+        let confirm = Page::Confirm(ConfirmPage {
+            selector: Selector::organization("org_01ACME").unwrap(),
+            signed_in_as: Some("alice@example.com".into()),
+            action: "/auth/login?organization=org_01ACME&login_hint=alice%40example.com".into(),
+            message: "You are signed in as alice@example.com; continuing replaces it.".into(),
+        });
+        for page in [chooser, confirm] {
+            let printed = format!("{page:?} {page:#?}");
+            assert!(!printed.contains("alice"), "{printed}");
+            assert!(printed.contains("<redacted>"), "{printed}");
+            assert!(printed.contains("org_01ACME") || printed.contains("/reports"));
+        }
+    }
 }

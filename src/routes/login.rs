@@ -11,6 +11,7 @@ use crate::admission::{self, AuditIds, Refusal};
 use crate::core::Core;
 use crate::domains::MAX_EMAIL_LEN;
 use crate::flow::LoginParams;
+use crate::pages::Redacted;
 use crate::response::{self, Caller, OwnBody, Reason};
 use crate::selector::Selector;
 use crate::tenant::Tenant;
@@ -53,13 +54,27 @@ impl fmt::Display for LoginError {
 
 impl std::error::Error for LoginError {}
 
-/// What `GET /auth/login` was asked for.
-#[derive(Debug, Default)]
+/// What `GET /auth/login` was asked for. Its `Debug` output shows no email.
+#[derive(Default)]
 pub(crate) struct LoginQuery {
     pub(crate) selector: Option<Selector>,
     /// The chooser's email, to route by its domain; empty when too long to be one.
     pub(crate) email: Option<String>,
     pub(crate) params: LoginParams,
+}
+
+impl fmt::Debug for LoginQuery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let params = &self.params;
+        f.debug_struct("LoginQuery")
+            .field("selector", &self.selector)
+            .field("email", &self.email.as_ref().map(|_| Redacted))
+            .field("login_hint", &params.login_hint.as_ref().map(|_| Redacted))
+            .field("domain_hint", &params.domain_hint)
+            .field("return_to", &params.return_to)
+            .field("idp_initiated", &params.idp_initiated)
+            .finish_non_exhaustive()
+    }
 }
 
 impl LoginQuery {
@@ -304,5 +319,20 @@ mod tests {
         );
         let odd = LoginQuery::parse(Some("return_to=%2Fa%0d%0aSet-Cookie:x")).unwrap();
         assert_eq!(odd.params.return_to.as_deref(), Some("/a\r\nSet-Cookie:x"));
+    }
+
+    #[test]
+    fn login_queries_print_no_email_in_debug() {
+        let query = "email=alice%40example.com&login_hint=bob%40example.com&return_to=%2Fx";
+        let login = LoginQuery::parse(Some(query)).unwrap();
+        let printed = format!("{login:?} {login:#?}");
+        assert!(
+            !printed.contains("alice") && !printed.contains("bob"),
+            "{printed}"
+        );
+        assert!(
+            printed.contains("<redacted>") && printed.contains("/x"),
+            "{printed}"
+        );
     }
 }
