@@ -26,6 +26,8 @@ mod logout;
 mod portal;
 mod token;
 
+use std::time::Duration;
+
 use http::HeaderValue;
 
 pub use connections::{
@@ -38,7 +40,7 @@ pub use logout::LogoutAuthorization;
 pub use portal::{PortalIntent, PortalLink};
 pub(crate) use token::Exchanged;
 
-use crate::config::{ConfigError, SsoConfig, default_http_client, url};
+use crate::config::{ConfigError, SsoConfig, default_http_client, http_client, url};
 use crate::secret::ApiKey;
 
 /// The most bytes of a WorkOS answer the crate reads; a profile or a page of 100 connections
@@ -47,7 +49,8 @@ const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 
 /// Talks to the WorkOS API with one API key. Cheap to clone (the HTTP client is shared).
 ///
-/// Every call has the configuration's timeouts (`workos_timeouts`), reads at most 256 KiB of
+/// Every call has the configuration's timeouts (`workos_timeouts`, or
+/// [`with_timeouts`](Self::with_timeouts)), reads at most 256 KiB of
 /// the answer, never follows redirects, and sends the API key only in a header or body, never
 /// in a URL. Its `Debug` output shows no key.
 #[derive(Clone)]
@@ -83,7 +86,8 @@ impl WorkOsClient {
 
     /// A client for the Connections API and Admin Portal links alone, from an API key
     /// (`sk_...`) and the API base URL (`https://api.workos.com`, or `http://localhost...`),
-    /// with the default timeouts (5 s to connect, 15 s in all).
+    /// with the default timeouts (5 s to connect, 15 s in all; see
+    /// [`with_timeouts`](Self::with_timeouts)).
     pub fn with_api_key(api_key: impl Into<String>, base_url: &str) -> Result<Self, ConfigError> {
         let api_key = ApiKey::new(api_key);
         if !api_key.expose().starts_with("sk_") {
@@ -106,6 +110,30 @@ impl WorkOsClient {
             api_key,
             max_body: MAX_RESPONSE_BYTES,
         })
+    }
+
+    /// The same client with its own timeouts for every call: to connect, and for the whole
+    /// request (defaults 5 s and 15 s; a client from a configuration has its
+    /// `workos_timeouts`). Both must be above zero, else `ConfigError` for `workos_timeouts`.
+    /// The client gets an HTTP connection pool of its own.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use tower_workos_sso::client::WorkOsClient;
+    ///
+    /// # fn main() -> Result<(), tower_workos_sso::ConfigError> {
+    /// let workos = WorkOsClient::with_api_key("sk_test_example", "https://api.workos.com")?
+    ///     .with_timeouts(Duration::from_secs(2), Duration::from_secs(5))?;
+    /// # let _ = workos;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_timeouts(
+        mut self,
+        connect: Duration,
+        total: Duration,
+    ) -> Result<Self, ConfigError> {
+        self.http = http_client((connect, total))?;
+        Ok(self)
     }
 
     /// The API base URL, `scheme://host[:port]`.

@@ -471,8 +471,11 @@ pub(crate) fn default_http_client() -> Result<reqwest::Client, ConfigError> {
     http_client(DEFAULT_WORKOS_TIMEOUTS)
 }
 
-/// The one HTTP client every call to WorkOS shares: timeouts, no redirects followed.
-fn http_client((connect, total): (Duration, Duration)) -> Result<reqwest::Client, ConfigError> {
+/// The one HTTP client every call to WorkOS shares: timeouts, no redirects followed. Also what
+/// a standalone `WorkOsClient::with_timeouts` builds.
+pub(crate) fn http_client(
+    (connect, total): (Duration, Duration),
+) -> Result<reqwest::Client, ConfigError> {
     if connect.is_zero() || total.is_zero() {
         return Err(ConfigError::new("workos_timeouts", "must be above zero"));
     }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use builder::SsoConfigBuilder;
-pub(crate) use builder::default_http_client;
+pub(crate) use builder::{default_http_client, http_client};
 pub use error::ConfigError;
 pub(crate) use params::LoginParamsConfig;
 pub use params::{AuthorizationParams, Prompt};

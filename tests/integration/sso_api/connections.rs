@@ -256,3 +256,41 @@ async fn a_stream_started_before_a_connection_keeps_paging_backwards() {
         WorkOsError::BadResponse("the list cursor did not move")
     );
 }
+
+#[tokio::test]
+async fn a_standalone_client_takes_its_own_timeouts() {
+    let fake = MockWorkOs::start().await.unwrap();
+    let quick = WorkOsClient::with_api_key(fake.api_key(), &fake.base_url())
+        .unwrap()
+        .with_timeouts(Duration::from_millis(200), Duration::from_millis(300))
+        .unwrap();
+    assert!(
+        quick
+            .get_connection("conn_01ACMEOKTA")
+            .await
+            .is_ok_and(|c| c.id == "conn_01ACMEOKTA")
+    );
+    fake.set_fault(Endpoint::Connections, Some(Fault::Hang));
+    let started = std::time::Instant::now();
+    assert_eq!(
+        quick.get_connection("conn_01ACMEOKTA").await.unwrap_err(),
+        WorkOsError::Timeout
+    );
+    // The default would wait 15 s.
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+
+    for (connect, total) in [
+        (Duration::ZERO, Duration::from_secs(1)),
+        (Duration::from_secs(1), Duration::ZERO),
+    ] {
+        let refused = WorkOsClient::with_api_key(fake.api_key(), &fake.base_url())
+            .unwrap()
+            .with_timeouts(connect, total)
+            .unwrap_err();
+        assert_eq!(refused.setting(), "workos_timeouts");
+    }
+}
