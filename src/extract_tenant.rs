@@ -9,10 +9,10 @@ use http::request::Parts;
 use http::{HeaderValue, StatusCode, header};
 
 use crate::core::layer_ran;
-use crate::tenant::Tenant;
+use crate::tenant::{NoTenant, Tenant};
 
 /// Why a [`Tenant`] could not be extracted: a response, 404 (the request belongs to no
-/// tenant) or 500 (the layer did not run), with a small JSON body.
+/// tenant) or 500 (the layer did not run, or has no tenant resolver), with a small JSON body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TenantRejection {
@@ -20,6 +20,9 @@ pub enum TenantRejection {
     NoTenant,
     /// `SsoLayer` did not run for this request: 500.
     LayerMissing,
+    /// `SsoLayer` ran without a tenant resolver, so no request ever has a tenant: 500, a
+    /// setup mistake rather than a tenant that does not exist.
+    ResolverMissing,
 }
 
 impl TenantRejection {
@@ -30,6 +33,11 @@ impl TenantRejection {
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "sso_layer_missing",
                 "no Tenant in the request: is `SsoLayer` installed with `.layer()` and a `tenant_resolver` configured?",
+            ),
+            TenantRejection::ResolverMissing => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "tenant_resolver_missing",
+                "no Tenant in the request: configure `SsoConfigBuilder::tenant_resolver` to tell each request's tenant",
             ),
         }
     }
@@ -61,10 +69,17 @@ impl<S: Send + Sync> FromRequestParts<S> for Tenant {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let tenant = <Tenant as OptionalFromRequestParts<S>>::from_request_parts(parts, state);
-        tenant.await?.ok_or(TenantRejection::NoTenant)
+        match tenant.await? {
+            Some(tenant) => Ok(tenant),
+            // The resolver ran and found none; without a resolver it never runs.
+            None if parts.extensions.get::<NoTenant>().is_some() => Err(TenantRejection::NoTenant),
+            None => Err(TenantRejection::ResolverMissing),
+        }
     }
 }
 
+/// `Option<Tenant>` is `None` both where the resolver finds no tenant and where none is
+/// configured: a handler that takes it serves apps with and without tenants.
 impl<S: Send + Sync> OptionalFromRequestParts<S> for Tenant {
     type Rejection = TenantRejection;
 

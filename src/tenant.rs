@@ -185,8 +185,9 @@ impl TenantResolver {
         (self.0)(&view).map(|selector| Tenant { selector })
     }
 
-    /// Puts the request's tenant in its extensions (removing any that came before), and turns
-    /// a verified session of another tenant into no session: the one call the service makes.
+    /// Puts the request's tenant in its extensions (removing any that came before), or
+    /// [`NoTenant`] if it has none, and turns a verified session of another tenant into no
+    /// session: the one call the service makes.
     pub(crate) fn scope<B, V>(
         &self,
         request: &mut Request<B>,
@@ -195,6 +196,7 @@ impl TenantResolver {
     ) -> Result<V, Reason> {
         request.extensions_mut().remove::<Tenant>();
         let Some(tenant) = self.resolve(request) else {
+            request.extensions_mut().insert(NoTenant);
             return verified;
         };
         let verified = match verified {
@@ -213,6 +215,11 @@ impl TenantResolver {
         verified
     }
 }
+
+/// In the extensions of a request the configured resolver found no tenant for, so the
+/// `Tenant` extractor tells "no such tenant" (404) from "no resolver configured" (500).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct NoTenant;
 
 impl fmt::Debug for TenantResolver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -301,5 +308,6 @@ mod tests {
         });
         assert!(resolver.scope(&mut elsewhere, Ok(&globex), |p| p).is_ok());
         assert!(elsewhere.extensions().get::<Tenant>().is_none());
+        assert!(elsewhere.extensions().get::<NoTenant>().is_some());
     }
 }

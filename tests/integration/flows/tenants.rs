@@ -161,6 +161,34 @@ async fn handlers_get_the_tenant_and_requests_outside_tenants_have_none() {
 }
 
 #[tokio::test]
+async fn a_tenant_asked_for_without_a_resolver_is_a_setup_mistake_not_a_missing_tenant() {
+    let workos = MockWorkOs::start().await.unwrap();
+    let app = harness::start_app(workos, routes(), |_, b| {
+        b.allowed_organizations(["org_01ACME"])
+    })
+    .await;
+    let strict = api()
+        .get(app.url("/public/strict-tenant"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(strict.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(strict.headers()["content-type"], "application/json");
+    let body: serde_json::Value = strict.json().await.unwrap();
+    assert_eq!(body["error"], "tenant_resolver_missing");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("tenant_resolver"),
+        "{body}"
+    );
+    // `Option<Tenant>` serves apps with and without tenants alike.
+    let optional = api().get(app.url("/public/tenant")).send().await.unwrap();
+    assert_eq!(optional.text().await.unwrap(), "None");
+}
+
+#[tokio::test]
 async fn a_tenants_host_needs_no_query_to_sign_in() {
     let workos = MockWorkOs::start().await.unwrap();
     let app = harness::start_app(workos, routes(), |_, b| {
