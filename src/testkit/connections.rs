@@ -72,10 +72,8 @@ pub(super) fn list(shared: &Shared, uri: &Uri) -> Reply {
         Some(Ok(limit)) if (1..=100).contains(&limit) => limit,
         Some(_) => return unprocessable("limit must be between 1 and 100."),
     };
-    let ascending = match params.get("order") {
-        None | Some("desc" | "normal") => false,
-        Some("asc") => true,
-        Some(_) => return unprocessable("order must be one of normal, desc, asc."),
+    let Some(newest_first) = super::directory::newest_first(params.get("order")) else {
+        return unprocessable("order must be one of normal, desc, asc.");
     };
     let seed = &shared.seed;
     let deleted = lock(&shared.api.deleted).clone();
@@ -94,7 +92,7 @@ pub(super) fn list(shared: &Shared, uri: &Uri) -> Reply {
                     .is_none_or(|domain| c.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)))
         })
         .collect();
-    if !ascending {
+    if newest_first {
         matching.reverse();
     }
     let position = |id: &str| matching.iter().position(|&i| seed.connections[i].id == id);

@@ -89,19 +89,32 @@ pub(super) fn list_organizations(seed: &Seed, uri: &Uri, headers: &HeaderMap) ->
     paginate(&query, items)
 }
 
-/// One page of `items` (in seed order, the order of creation): `order=asc|normal` oldest
-/// first, `desc` (the default) newest first; `after`/`before` are the id of the item the page
-/// starts after or ends before; `limit` 1..=100, default 10.
+/// Whether a list's `order` puts the newest first; `None` for a value the API refuses.
+///
+/// The spec (`sso-openapi.yaml`, `GET /connections`) orders by creation time, allows `normal`,
+/// `desc` and `asc`, and makes `desc` the default; it says nothing more of `normal`, so the
+/// fake reads it as the normal, default order: newest first. Both lists use this one reading.
+pub(super) fn newest_first(order: Option<&str>) -> Option<bool> {
+    match order {
+        None | Some("desc" | "normal") => Some(true),
+        Some("asc") => Some(false),
+        Some(_) => None,
+    }
+}
+
+/// One page of `items` (in seed order, the order of creation), in the `order` of
+/// [`newest_first`]; `after`/`before` are the id of the item the page starts after or ends
+/// before; `limit` 1..=100, default 10.
 fn paginate(query: &ListQuery, mut items: Vec<(String, Value)>) -> Reply {
     let limit = match query.get("limit").map(str::parse::<usize>) {
         None => 10,
         Some(Ok(limit)) if (1..=100).contains(&limit) => limit,
         Some(_) => return unprocessable("limit must be between 1 and 100"),
     };
-    match query.get("order") {
-        None | Some("desc") => items.reverse(),
-        Some("asc" | "normal") => {}
-        Some(_) => return unprocessable("order must be one of normal, desc, asc"),
+    match newest_first(query.get("order")) {
+        Some(true) => items.reverse(),
+        Some(false) => {}
+        None => return unprocessable("order must be one of normal, desc, asc"),
     }
     let position = |id: &str| items.iter().position(|(item, _)| item == id);
     let (start, end) = match (query.get("after"), query.get("before")) {
@@ -255,6 +268,25 @@ mod tests {
         for bad in ["limit=0", "limit=101", "limit=x", "order=sideways"] {
             let (status, _) = list(&mock, &format!("/connections?{bad}"), key).await;
             assert_eq!(status, 422, "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn both_lists_read_order_alike_and_normal_is_the_default_newest_first() {
+        let mock = MockWorkOs::start().await.unwrap();
+        let key = mock.api_key().to_owned();
+        let key = Some(key.as_str());
+        for list_path in ["/connections", "/organizations"] {
+            let (_, default) = list(&mock, list_path, key).await;
+            let (_, normal) = list(&mock, &format!("{list_path}?order=normal"), key).await;
+            let (_, desc) = list(&mock, &format!("{list_path}?order=desc"), key).await;
+            let (_, asc) = list(&mock, &format!("{list_path}?order=asc"), key).await;
+            assert_eq!(ids(&normal), ids(&default), "{list_path}");
+            assert_eq!(ids(&desc), ids(&default), "{list_path}");
+            let mut oldest_first = ids(&default);
+            oldest_first.reverse();
+            assert_eq!(ids(&asc), oldest_first, "{list_path}");
+            assert!(ids(&asc).len() > 1, "{list_path}: nothing to order");
         }
     }
 
