@@ -66,8 +66,8 @@ impl WebhookEvent {
 }
 
 impl MockWorkOs {
-    /// Delivers `event` to `url` as WorkOS would: `POST`, JSON, signed now with `secret` (the
-    /// endpoint's secret). Returns the app's answer.
+    /// Delivers `event` to `url` as WorkOS would: `POST`, JSON, signed now (the system clock)
+    /// with `secret` (the endpoint's secret). Returns the app's answer.
     pub async fn send_webhook(
         &self,
         url: &str,
@@ -77,10 +77,23 @@ impl MockWorkOs {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |since| since.as_millis() as u64);
+        self.send_webhook_at(url, secret, event, now).await
+    }
+
+    /// [`send_webhook`](Self::send_webhook) signed at `timestamp_ms` (unix milliseconds): for an
+    /// app on a clock of its own, whose window the signature must fall in whatever the wall
+    /// clock says.
+    pub async fn send_webhook_at(
+        &self,
+        url: &str,
+        secret: &[u8],
+        event: &WebhookEvent,
+        timestamp_ms: u64,
+    ) -> Result<reqwest::Response, reqwest::Error> {
         reqwest::Client::new()
             .post(url)
             .header("content-type", "application/json")
-            .header("workos-signature", event.signature(secret, now))
+            .header("workos-signature", event.signature(secret, timestamp_ms))
             .body(event.body())
             .send()
             .await

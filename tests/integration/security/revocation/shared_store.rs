@@ -236,15 +236,16 @@ async fn v8_a_webhook_received_by_one_instance_ends_the_sessions_on_every_other(
     let workos = MockWorkOs::start().await.unwrap();
     let event = WebhookEvent::connection_deleted("conn_01ACMEOKTA");
     let url = |app: &App| app.url("/auth/webhooks/workos");
+    // Signed on the apps' clocks, which stand still: the wall clock may have left the window.
     let answer = workos
-        .send_webhook(&url(&a), WEBHOOK_SECRET, &event)
+        .send_webhook_at(&url(&a), WEBHOOK_SECRET, &event, a.now() * 1000)
         .await
         .unwrap();
     assert_eq!(answer.status(), StatusCode::OK);
     refused_within(&b, &token, WITHIN).await;
     // The same event delivered to the other instance is known there as a replay.
     let again = workos
-        .send_webhook(&url(&b), WEBHOOK_SECRET, &event)
+        .send_webhook_at(&url(&b), WEBHOOK_SECRET, &event, b.now() * 1000)
         .await
         .unwrap();
     let answer: serde_json::Value = again.json().await.unwrap();

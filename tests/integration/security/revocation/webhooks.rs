@@ -38,11 +38,11 @@ async fn deliver(app: &App, body: &str, signature: Option<&str>) -> (StatusCode,
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-/// `event` delivered by the fake, signed now with `secret`.
+/// `event` delivered by the fake, signed with `secret` at the app's now.
 async fn send(app: &App, event: &WebhookEvent, secret: &[u8]) -> (StatusCode, Value) {
     let workos = MockWorkOs::start().await.unwrap();
     let response = workos
-        .send_webhook(&app.url(PATH), secret, event)
+        .send_webhook_at(&app.url(PATH), secret, event, now_ms(app))
         .await
         .unwrap();
     let status = response.status();
@@ -233,6 +233,9 @@ async fn h4_the_route_is_off_by_default_post_only_and_its_body_bounded() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let workos = MockWorkOs::start().await.unwrap();
-    let response = workos.send_webhook(&url, SECRET, &event).await.unwrap();
+    let response = workos
+        .send_webhook_at(&url, SECRET, &event, now_ms(&app))
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
