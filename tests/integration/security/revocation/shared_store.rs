@@ -17,9 +17,9 @@ use crate::support::redis::RedisServer;
 /// What a test allows for a revocation to reach every instance (the bound).
 const WITHIN: Duration = Duration::from_secs(1);
 
-/// A store on `redis` with a short deadline, as each instance would make its own.
-fn store(redis: &RedisServer) -> RedisStore {
-    RedisStore::builder(&redis.url())
+/// A store on `url` with a short deadline, as each instance would make its own.
+fn store(url: &str) -> RedisStore {
+    RedisStore::builder(url)
         .timeout(Duration::from_millis(300))
         .start()
         .expect("a valid Redis URL")
@@ -28,9 +28,9 @@ fn store(redis: &RedisServer) -> RedisStore {
 /// The webhook endpoint's secret of every instance.
 const WEBHOOK_SECRET: &[u8] = b"whsec_shared_store_test";
 
-/// An instance of the app with its own store on `redis`, connected, and the webhook route on.
-async fn instance(redis: &RedisServer) -> (App, RedisStore) {
-    let store = store(redis);
+/// An instance of the app with its own store on `url`, connected, and the webhook route on.
+async fn instance(url: &str) -> (App, RedisStore) {
+    let store = store(url);
     let app = app::start({
         let store = store.clone();
         |b| b.session_store(store).workos_webhooks(WEBHOOK_SECRET)
@@ -62,10 +62,10 @@ async fn reconnected(stores: &[&RedisStore]) {
 
 #[tokio::test]
 async fn v4_a_logout_on_one_instance_is_enforced_on_every_other_within_a_second() {
-    let mut redis = RedisServer::start();
-    let (a, store_a) = instance(&redis).await;
-    let (b, store_b) = instance(&redis).await;
-    let (c, store_c) = instance(&redis).await;
+    let mut redis = RedisServer::start().await;
+    let (a, store_a) = instance(&redis.url()).await;
+    let (b, store_b) = instance(&redis.url()).await;
+    let (c, store_c) = instance(&redis.url()).await;
 
     // Signed in on A, the session works on B and C.
     let (_, first) = a.sign_in("login_hint=alice%40example.com").await;
@@ -107,12 +107,12 @@ async fn v4_a_logout_on_one_instance_is_enforced_on_every_other_within_a_second(
 
     // Redis is back, empty (nothing was saved): the outage's logout reaches A and B, and the
     // first logout holds everywhere, also on an instance started after the restart.
-    redis.restart();
+    redis.restart().await;
     reconnected(&[&store_a, &store_b, &store_c]).await;
     for app in [&a, &b] {
         refused_within(app, &second, WITHIN).await;
     }
-    let (d, _store_d) = instance(&redis).await;
+    let (d, _store_d) = instance(&redis.url()).await;
     for app in [&a, &b, &c, &d] {
         assert!(!app.opens(&first, Use::Cookie).await, "{}", app.base);
         assert!(!app.opens(&second, Use::Bearer).await, "{}", app.base);
@@ -126,8 +126,8 @@ async fn v4_a_logout_on_one_instance_is_enforced_on_every_other_within_a_second(
 
 #[tokio::test]
 async fn v5_a_login_state_is_used_once_across_instances() {
-    let redis = RedisServer::start();
-    let (one, two) = (store(&redis), store(&redis));
+    let redis = RedisServer::start().await;
+    let (one, two) = (store(&redis.tcp_url()), store(&redis.tcp_url()));
     assert!(one.wait_connected(Duration::from_secs(5)).await);
     assert!(two.wait_connected(Duration::from_secs(5)).await);
     let until = std::time::SystemTime::now() + Duration::from_secs(600);
@@ -138,6 +138,7 @@ async fn v5_a_login_state_is_used_once_across_instances() {
     // Remembered in Redis until the flow's end, not longer.
     let ttl: i64 = redis
         .command(&["PTTL", "tower-workos-sso:state:flow-1"])
+        .await
         .trim_start_matches(':')
         .parse()
         .unwrap();
@@ -146,9 +147,9 @@ async fn v5_a_login_state_is_used_once_across_instances() {
 
 #[tokio::test]
 async fn v6_with_redis_down_at_start_sessions_fail_closed_and_public_paths_are_served() {
-    let mut redis = RedisServer::start();
+    let mut redis = RedisServer::start().await;
     redis.kill();
-    let store = store(&redis);
+    let store = store(&redis.url());
     let app = app::start({
         let store = store.clone();
         |b| b.session_store(store)
@@ -178,7 +179,7 @@ async fn v6_with_redis_down_at_start_sessions_fail_closed_and_public_paths_are_s
         started.elapsed()
     );
     // Once Redis answers, the instance connects by itself.
-    redis.restart();
+    redis.restart().await;
     assert!(store.wait_connected(Duration::from_secs(5)).await);
     assert!(app.opens(token, Use::Bearer).await);
     app.sign_in("login_hint=alice%40example.com").await;
@@ -186,13 +187,13 @@ async fn v6_with_redis_down_at_start_sessions_fail_closed_and_public_paths_are_s
 
 #[tokio::test]
 async fn v7_a_slow_redis_holds_no_request_and_a_logout_made_meanwhile_still_spreads() {
-    let redis = RedisServer::start();
-    let (a, _store_a) = instance(&redis).await;
-    let (b, _store_b) = instance(&redis).await;
+    let redis = RedisServer::start().await;
+    let (a, _store_a) = instance(&redis.tcp_url()).await;
+    let (b, _store_b) = instance(&redis.tcp_url()).await;
     let (_, token) = a.sign_in("login_hint=alice%40example.com").await;
     assert!(b.opens(&token, Use::Cookie).await);
 
-    redis.stall(2500);
+    redis.stall(2500).await;
     let started = Instant::now();
     // Sessions are checked from the local view, without waiting on Redis.
     assert!(b.opens(&token, Use::Cookie).await);
@@ -228,9 +229,9 @@ async fn v7_a_slow_redis_holds_no_request_and_a_logout_made_meanwhile_still_spre
 
 #[tokio::test]
 async fn v8_a_webhook_received_by_one_instance_ends_the_sessions_on_every_other() {
-    let redis = RedisServer::start();
-    let (a, _store_a) = instance(&redis).await;
-    let (b, _store_b) = instance(&redis).await;
+    let redis = RedisServer::start().await;
+    let (a, _store_a) = instance(&redis.tcp_url()).await;
+    let (b, _store_b) = instance(&redis.tcp_url()).await;
     let (_, token) = a.sign_in("login_hint=alice%40example.com").await;
     assert!(b.opens(&token, Use::Cookie).await);
     let workos = MockWorkOs::start().await.unwrap();
