@@ -119,7 +119,8 @@ struct Shared {
 }
 
 impl RedisStore {
-    /// A store on `url` (`redis://[:password@]host[:port][/db]`) with the default settings.
+    /// A store on `url` (`redis://[:password@]host[:port][/db]`, or a unix socket:
+    /// `redis+unix:///path/to/redis.sock[?db=n&pass=password]`) with the default settings.
     /// It connects in the background, so it starts even while Redis is down. Must be called
     /// within a Tokio runtime.
     pub fn new(url: &str) -> Result<Self, StoreError> {
@@ -204,13 +205,22 @@ impl RedisStoreBuilder {
     }
 }
 
-/// `url` without its user and password: `redis://host:port/db`.
+/// `url` without its user and password: `redis://host:port/db`, or for a unix socket (whose
+/// credentials are query parameters) `redis+unix:///path?db=n`. Of the query, only `db` is kept.
 fn redacted(url: &str) -> String {
     let (scheme, rest) = url.split_once("://").unwrap_or(("redis", url));
+    let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
     let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
-    let scheme: String = scheme.chars().filter(char::is_ascii_alphanumeric).collect();
-    let rest: String = rest.chars().filter(|c| !c.is_control()).take(200).collect();
-    format!("{scheme}://{rest}")
+    let scheme: String = scheme
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '+')
+        .collect();
+    let mut shown: String = rest.chars().filter(|c| !c.is_control()).take(200).collect();
+    if let Some(db) = query.split('&').find_map(|pair| pair.strip_prefix("db=")) {
+        shown.push_str("?db=");
+        shown.extend(db.chars().filter(char::is_ascii_digit).take(8));
+    }
+    format!("{scheme}://{shown}")
 }
 
 impl Shared {
@@ -411,6 +421,16 @@ mod tests {
             ("redis://user:p@ss@host/0", "redis://host/0"),
             ("redis://127.0.0.1:6379", "redis://127.0.0.1:6379"),
             ("rediss://u:pw@h:1", "rediss://h:1"),
+            // A unix socket's credentials are in its query.
+            (
+                "redis+unix:///run/redis.sock?db=2&pass=hunter2",
+                "redis+unix:///run/redis.sock?db=2",
+            ),
+            (
+                "unix:///run/r.sock?user=me&pass=hunter2",
+                "unix:///run/r.sock",
+            ),
+            ("redis://:hunter2@h:1/0?protocol=resp3", "redis://h:1/0"),
         ] {
             assert_eq!(redacted(url), shown);
         }
