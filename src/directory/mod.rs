@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 use crate::admission::Admission;
+use crate::client::{WorkOsError, log_failure};
 use crate::config::SsoConfig;
 use crate::domains::{DomainLookupError, DomainRouter};
 use crate::limit::Slots;
@@ -127,21 +128,26 @@ impl WorkOsDomains {
         }
     }
 
-    /// One page of `GET /connections?domain=`, counted in the WorkOS call metrics.
+    /// One page of `GET /connections?domain=`, counted in the WorkOS call metrics; a failure
+    /// is logged with the same operator hint as any other WorkOS call (a refused API key, a
+    /// rate limit, an unreachable API).
     async fn page(&self, domain: &str, after: Option<&str>) -> Result<List, DomainLookupError> {
         let started = std::time::Instant::now();
         let result = self.page_once(domain, after).await;
-        let outcome = if result.is_ok() { "ok" } else { "unavailable" };
+        let outcome = result.as_ref().map_or_else(WorkOsError::code, |_| "ok");
         crate::telemetry::workos_call("domain_lookup", outcome, started.elapsed());
-        result
+        result.map_err(|error| {
+            log_failure("domain look-up", &error);
+            match error {
+                WorkOsError::Timeout => DomainLookupError::Timeout,
+                _ => DomainLookupError::Unavailable,
+            }
+        })
     }
 
-    /// [`page`](Self::page) without the metrics.
-    async fn page_once(
-        &self,
-        domain: &str,
-        after: Option<&str>,
-    ) -> Result<List, DomainLookupError> {
+    /// [`page`](Self::page) without the metrics and the log line, its failures mapped as
+    /// [`WorkOsClient`](crate::client::WorkOsClient) maps them.
+    async fn page_once(&self, domain: &str, after: Option<&str>) -> Result<List, WorkOsError> {
         let url = {
             let mut query = form_urlencoded::Serializer::new(String::new());
             query
@@ -153,7 +159,7 @@ impl WorkOsDomains {
             format!("{}?{}", self.url, query.finish())
         };
         // The API key travels only in the `Authorization` header (SECURITY.md C3).
-        let mut response = self
+        let response = self
             .http
             .get(url)
             .bearer_auth(self.api_key.expose())
@@ -162,25 +168,25 @@ impl WorkOsDomains {
             .await
             .map_err(classify)?;
         let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(http::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let body = read_capped(response).await;
         if !status.is_success() {
-            tracing::warn!(
+            tracing::debug!(
                 status = status.as_u16(),
                 "WorkOS refused the domain look-up"
             );
-            return Err(DomainLookupError::Unavailable);
+            return Err(WorkOsError::from_answer(
+                status,
+                body.as_deref().unwrap_or_default(),
+                retry_after,
+            ));
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(classify)? {
-            if body.len() + chunk.len() > MAX_PAGE_BYTES {
-                tracing::warn!("WorkOS connection list too large");
-                return Err(DomainLookupError::Unavailable);
-            }
-            body.extend_from_slice(&chunk);
-        }
-        serde_json::from_slice(&body).map_err(|_| {
-            tracing::warn!("WorkOS connection list is not the expected JSON");
-            DomainLookupError::Unavailable
-        })
+        serde_json::from_slice(&body?)
+            .map_err(|_| WorkOsError::BadResponse("the connection list is not the expected JSON"))
     }
 
     /// What the active connections of `domain` sign in with: their organization if admitted,
@@ -219,12 +225,97 @@ impl DomainRouter for WorkOsDomains {
     }
 }
 
-fn classify(error: reqwest::Error) -> DomainLookupError {
+/// At most [`MAX_PAGE_BYTES`] of an answer; a longer one is refused, not truncated.
+async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, WorkOsError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(classify)? {
+        if body.len() + chunk.len() > MAX_PAGE_BYTES {
+            return Err(WorkOsError::BadResponse("the connection list is too large"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// A failed request, as the WorkOS client classifies it.
+fn classify(error: reqwest::Error) -> WorkOsError {
     if error.is_timeout() {
-        tracing::warn!("WorkOS domain look-up timed out");
-        DomainLookupError::Timeout
+        WorkOsError::Timeout
+    } else if error.is_connect() {
+        WorkOsError::Unreachable
     } else {
-        tracing::warn!(connect = error.is_connect(), "WorkOS domain look-up failed");
-        DomainLookupError::Unavailable
+        WorkOsError::BadResponse("the connection to WorkOS failed mid-answer")
+    }
+}
+
+#[cfg(all(test, feature = "testkit"))]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::testkit::MockWorkOs;
+
+    /// What this thread logs while `run` runs (the fake, on this test's one-thread runtime,
+    /// included).
+    #[derive(Clone, Default)]
+    struct Logs(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Logs {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Logs {
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_api_key_logs_the_api_key_hint() {
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _logging = tracing::subscriber::set_default(subscriber);
+        let workos = MockWorkOs::start().await.unwrap();
+        let config = SsoConfig::builder()
+            .api_key("sk_test_not_the_fakes_key")
+            .client_id(workos.client_id())
+            .api_base_url(workos.base_url())
+            .redirect_uri("http://localhost:3000/auth/callback")
+            .session_secret(vec![7u8; 32])
+            .allow_any_organization()
+            .route_domains_through_workos()
+            .build()
+            .unwrap();
+        let domains = WorkOsDomains::new(&config);
+        assert_eq!(
+            domains.route("example.com").await,
+            Err(DomainLookupError::Unavailable)
+        );
+        let text = logs.text();
+        let hint = crate::client::WorkOsError::Rejected {
+            status: 401,
+            error: String::new(),
+        }
+        .hint()
+        .unwrap();
+        let line = text
+            .lines()
+            .find(|line| line.contains(r#"operation="domain look-up""#))
+            .unwrap_or_else(|| panic!("no domain look-up failure logged:\n{text}"));
+        assert!(line.contains("WARN"), "{line}");
+        assert!(line.contains(hint), "{line}");
+        assert!(!text.contains("sk_test_not_the_fakes_key"), "{text}");
     }
 }
