@@ -5,14 +5,15 @@
 //! The cookies a browser holds are capped in number and bytes.
 
 mod authorize;
+mod request;
 mod return_to;
 
 use std::time::Duration;
 
-use http::request::Parts;
-use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, header};
+use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 use serde::{Deserialize, Serialize};
 
+pub(crate) use request::RequestLine;
 pub(crate) use return_to::safe_return_to;
 
 use crate::config::{Prompt, SsoConfig};
@@ -42,37 +43,6 @@ pub(crate) struct LoginParams {
     /// The request that started the login, for the app's per-login hook
     /// (`authorization_params_with`); `None` when the layer starts one by itself.
     pub(crate) request: Option<RequestLine>,
-}
-
-/// The method and target of the request that started a login (its headers travel apart).
-#[derive(Clone, Debug)]
-pub(crate) struct RequestLine {
-    method: Method,
-    uri: Uri,
-}
-
-impl RequestLine {
-    pub(crate) fn of<B>(request: &Request<B>) -> Self {
-        Self {
-            method: request.method().clone(),
-            uri: request.uri().clone(),
-        }
-    }
-}
-
-/// What the app's per-login hook sees: the request line that started the login, or `GET` of
-/// the login path for a login the layer starts by itself, with the request's headers.
-fn request_parts(config: &SsoConfig, line: Option<&RequestLine>, headers: &HeaderMap) -> Parts {
-    let (mut parts, ()) = Request::new(()).into_parts();
-    match line {
-        Some(line) => {
-            parts.method = line.method.clone();
-            parts.uri = line.uri.clone();
-        }
-        None => parts.uri = config.login_path.parse().unwrap_or_default(),
-    }
-    parts.headers = headers.clone();
-    parts
 }
 
 /// The claims of a flow cookie's token. The wire names are short: the cookie travels on every
@@ -239,7 +209,7 @@ impl Flows {
         let verifier = PkceVerifier::new(crypto::random_token(32));
         let (param, value) = selector.param();
         let return_to = safe_return_to(config, login.return_to.as_deref());
-        let request = || request_parts(config, login.request.as_ref(), headers);
+        let request = || request::parts(config, login.request.as_ref(), headers);
         let params = match config.login_params.of_login(request, selector) {
             Ok(params) => params,
             Err(error) => {
