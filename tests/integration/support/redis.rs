@@ -4,7 +4,8 @@
 //! be killed and started again at the same address ([`url`](RedisServer::url)); and on a free
 //! loopback port too ([`tcp_url`](RedisServer::tcp_url), a fresh port after each restart), so
 //! the TCP path is tested where a test needs no restart. Ready when it says so and answers
-//! `PING` (no sleeps), stopped by its PID when dropped. The blocking parts (starting it, raw
+//! `PING` (no sleeps), stopped by its PID when dropped; paused and resumed by signals, so a
+//! test decides how long Redis hangs. The blocking parts (starting it, raw
 //! commands, signals) run on Tokio's blocking pool, so they never stall a test's runtime.
 //! `scripts/test` installs `redis-server` (Debian's package) when it is missing.
 
@@ -92,13 +93,26 @@ impl RedisServer {
             .expect("the command's thread")
     }
 
-    /// Makes the server hold every client's commands for `millis` (`CLIENT PAUSE`): a slow
-    /// Redis. The pause is in force when this returns.
-    pub async fn stall(&self, millis: u64) {
-        let reply = self
-            .command(&["CLIENT", "PAUSE", &millis.to_string(), "ALL"])
-            .await;
-        assert_eq!(reply, "+OK");
+    /// Stops the server (SIGSTOP, by PID): connections stay open and every command waits,
+    /// for as long as the test wants, until [`resume`](Self::resume). A Redis that hangs.
+    pub async fn pause(&self) {
+        self.signal("-STOP").await;
+    }
+
+    /// Lets a [paused](Self::pause) server go on (SIGCONT): it answers what waited.
+    pub async fn resume(&self) {
+        self.signal("-CONT").await;
+    }
+
+    async fn signal(&self, signal: &'static str) {
+        let pid = self.child.as_ref().expect("a running server").id().to_string();
+        let status = tokio::task::spawn_blocking(move || {
+            Command::new("kill").args([signal, &pid]).status()
+        })
+        .await
+        .expect("the signal's thread")
+        .expect("kill runs");
+        assert!(status.success(), "kill {signal} failed");
     }
 }
 

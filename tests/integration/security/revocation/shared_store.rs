@@ -17,10 +17,18 @@ use crate::support::redis::RedisServer;
 /// What a test allows for a revocation to reach every instance (the bound).
 const WITHIN: Duration = Duration::from_secs(1);
 
-/// A store on `url` with a short deadline, as each instance would make its own.
+/// Each store's command deadline: generous, so a loaded CI machine's slow answer is not taken
+/// for a slow Redis.
+const STORE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Longer than anything bounded may take here, even on a loaded machine: what is not done by
+/// then was held by a Redis that does not answer.
+const HANG: Duration = Duration::from_secs(15);
+
+/// A store on `url`, as each instance would make its own.
 fn store(url: &str) -> RedisStore {
     RedisStore::builder(url)
-        .timeout(Duration::from_millis(300))
+        .timeout(STORE_TIMEOUT)
         .start()
         .expect("a valid Redis URL")
 }
@@ -51,6 +59,13 @@ async fn refused_within(app: &App, token: &str, limit: Duration) -> Duration {
         );
     }
     start.elapsed()
+}
+
+/// What `future` gives; a panic naming `what` if it is not done within [`HANG`].
+async fn unheld<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(HANG, future)
+        .await
+        .unwrap_or_else(|_| panic!("{what} waited on a stalled Redis"))
 }
 
 /// Waits until every store is connected again after Redis came back.
@@ -185,46 +200,33 @@ async fn v6_with_redis_down_at_start_sessions_fail_closed_and_public_paths_are_s
     app.sign_in("login_hint=alice%40example.com").await;
 }
 
-#[tokio::test]
-async fn v7_a_slow_redis_holds_no_request_and_a_logout_made_meanwhile_still_spreads() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v7_a_stalled_redis_holds_no_request_and_a_logout_made_meanwhile_still_spreads() {
     let redis = RedisServer::start().await;
     let (a, _store_a) = instance(&redis.tcp_url()).await;
     let (b, _store_b) = instance(&redis.tcp_url()).await;
     let (_, token) = a.sign_in("login_hint=alice%40example.com").await;
     assert!(b.opens(&token, Use::Cookie).await);
 
-    redis.stall(2500).await;
+    // Redis stops answering until the test lets it go on: a request that waited for it would
+    // wait until then, so each one below must be done while it is still stopped.
+    redis.pause().await;
+    // Sessions are checked from the local view, without waiting on Redis even for a deadline.
     let started = Instant::now();
-    // Sessions are checked from the local view, without waiting on Redis.
-    assert!(b.opens(&token, Use::Cookie).await);
-    assert!(
-        started.elapsed() < Duration::from_millis(250),
-        "{:?}",
-        started.elapsed()
-    );
-    // A logout waits at most the deadline, is enforced here at once, and reaches B later.
-    assert_eq!(
-        a.log_out(&token, Use::Cookie).await.status(),
-        StatusCode::SEE_OTHER
-    );
-    assert!(
-        started.elapsed() < Duration::from_millis(700),
-        "{:?}",
-        started.elapsed()
-    );
+    assert!(unheld("a session check", b.opens(&token, Use::Cookie)).await);
+    assert!(started.elapsed() < STORE_TIMEOUT, "{:?}", started.elapsed());
+    // A logout waits at most the deadline and is enforced here at once.
+    let out = unheld("a logout", a.log_out(&token, Use::Cookie)).await;
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
     assert!(!a.opens(&token, Use::Cookie).await);
     // A callback cannot use its login state: 503 within the deadline, not a hang.
-    let (hops, page) = Browser::new()
-        .follow(&b.url("/auth/login?login_hint=bob%40example.com"))
-        .await;
+    let login = b.url("/auth/login?login_hint=bob%40example.com");
+    let (hops, page) = unheld("a callback", Browser::new().follow(&login)).await;
     assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE, "{hops:?}");
-    assert!(
-        started.elapsed() < Duration::from_millis(1400),
-        "{:?}",
-        started.elapsed()
-    );
-    // When Redis answers again, the write is retried and B refuses the session.
-    refused_within(&b, &token, Duration::from_millis(2500) + 2 * WITHIN).await;
+
+    // When Redis answers again, the logout reaches B.
+    redis.resume().await;
+    refused_within(&b, &token, HANG).await;
 }
 
 #[tokio::test]
