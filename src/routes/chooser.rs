@@ -27,6 +27,15 @@ const NO_SSO: &str = "Single sign-on is not set up for this email domain. Check 
 const UNAVAILABLE: &str =
     "Sign-in by email is unavailable right now. Please try again in a moment.";
 
+/// The operator hint of a domain that routes to nothing, worded as the WorkOS client's hint
+/// for a callback's `organization_invalid`.
+const NO_CONNECTION_HINT: &str = "no active SSO connection for this email domain: check the \
+    organization has a connection in this environment and its domain is verified (or, with \
+    route_domains, that the domain is mapped)";
+/// The operator hint of a domain that routes to a selector the app does not admit.
+const NOT_ADMITTED_HINT: &str = "the domain routes to an organization or connection this app \
+    does not admit: admit it (allowed_organizations, allowed_connections) if it should sign in";
+
 /// Whether there is anything to choose: an email box or a provider.
 pub(super) fn offered(core: &Core) -> bool {
     core.domains.is_some() || !core.admission.providers().is_empty()
@@ -70,14 +79,21 @@ pub(super) fn route_email(
                 return started;
             }
             Ok(routed) => {
-                if let Some(selector) = routed {
-                    let (kind, id) = selector.param();
-                    tracing::debug!(
-                        selector = kind,
-                        id,
-                        "an email domain routes to a selector not admitted"
-                    );
-                }
+                // For the operator: the domain (never the email) and what to check. INFO, not
+                // WARN: anyone can type any domain.
+                let hint = match routed {
+                    Some(selector) => {
+                        let (kind, id) = selector.param();
+                        tracing::debug!(
+                            selector = kind,
+                            id,
+                            "an email domain routes to a selector not admitted"
+                        );
+                        NOT_ADMITTED_HINT
+                    }
+                    None => NO_CONNECTION_HINT,
+                };
+                tracing::info!(domain, hint, "no connection for this domain");
                 (StatusCode::NOT_FOUND, NO_SSO)
             }
             Err(error) => {

@@ -401,6 +401,51 @@ async fn cached_answers_expire_and_workos_is_asked_again() {
     }
 }
 
+/// What this test's thread logs (the app and the fake run on its one-thread runtime).
+#[derive(Clone, Default)]
+struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_domain_without_a_connection_logs_the_operator_hint_without_the_email() {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _logging = tracing::subscriber::set_default(subscriber);
+    let app = harness::start_with(MockWorkOs::start().await.unwrap(), |b| {
+        admitted(b).route_domains([("umbrella.test", org("org_01UMBRELLA"))])
+    })
+    .await;
+    for (email, hint) in [
+        ("zoe.marker@nowhere.test", "domain is verified"),
+        ("zoe.marker@umbrella.test", "does not admit"),
+    ] {
+        let refused = submit(&Browser::new(), &app, email).await;
+        assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+        let domain = email.split_once('@').unwrap().1;
+        let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        let line = text
+            .lines()
+            .find(|line| line.contains("no connection for this domain") && line.contains(domain))
+            .unwrap_or_else(|| panic!("no operator hint for {domain}:\n{text}"));
+        assert!(line.contains(hint), "{line}");
+        assert!(!text.contains("zoe.marker"), "the email is logged:\n{text}");
+    }
+}
+
 /// Runs the futures at once, in this task.
 async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
     let handles: Vec<_> = futures.map(Box::pin).collect();
