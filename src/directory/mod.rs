@@ -248,7 +248,8 @@ fn classify(error: reqwest::Error) -> WorkOsError {
     }
 }
 
-#[cfg(all(test, feature = "testkit"))]
+#[cfg(test)]
+#[cfg(feature = "testkit")] // The fake WorkOS.
 mod tests {
     use std::io::Write;
     use std::sync::{Arc, Mutex};
