@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis::aio::MultiplexedConnection;
 use tokio::sync::{Notify, watch};
+use tokio::time::Instant;
 
 use super::{BoxFuture, MemoryStore, Revocation, SessionRef, SessionStore, StoreError};
 use record::Record;
@@ -48,13 +49,17 @@ use record::Record;
 ///   A revocation is enforced on this instance at once and written when Redis is back; other
 ///   instances learn it within a second of both being connected again. So another instance
 ///   may accept a session revoked elsewhere for as long as either of them is cut off from
-///   Redis, plus up to two seconds (a silent connection is noticed by a health check every
-///   second, with the [`RedisStoreBuilder::timeout`]; reconnects back off to at most one
-///   second).
+///   Redis, plus the time to notice and reconnect: a connection that fails is dropped at once,
+///   one that goes silent once three health checks in a row (one a second, each with the
+///   [`RedisStoreBuilder::timeout`]) missed their deadline, about 4.5 s by default (a single
+///   missed check on a busy machine is not a dead Redis); reconnects back off to at most one
+///   second.
 /// - **Login states fail closed.** Consuming one needs Redis: without it the callback answers
 ///   `503` and the user signs in again once Redis is back. Public paths never touch the store.
 /// - **Slow Redis.** Every command has a deadline ([`RedisStoreBuilder::timeout`], 500 ms by
-///   default): a slow write is retried by the task, a slow login-state check is a `503`.
+///   default): a slow write is retried by the task, a slow login-state check is a `503`. A
+///   command made while the store reconnects waits for the connection within that deadline;
+///   while the last attempt to connect failed, it fails at once.
 /// - **Too much to hold.** When Redis holds more live revocations than the view may
 ///   ([`RedisStoreBuilder::max_revocations`]), the instance cannot enforce them all, so it
 ///   fails closed: sessions get `503` until the view fits again.
@@ -91,8 +96,10 @@ pub struct RedisStoreBuilder {
 /// Whether the store's task is connected and its view loaded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Health {
+    /// Connecting, or about to: a query waits for it (within its deadline).
     Connecting,
     Up,
+    /// The last attempt failed: a query fails at once until the next one.
     Down,
 }
 
@@ -224,10 +231,26 @@ fn redacted(url: &str) -> String {
 }
 
 impl Shared {
-    /// The command connection, or an error at once while there is none.
-    fn connection(&self) -> Result<MultiplexedConnection, StoreError> {
-        let connection = self.connection.lock().ok().and_then(|held| held.clone());
-        connection.ok_or_else(|| StoreError::new(format!("redis {} unavailable", self.shown)))
+    /// The command connection, while the task holds one.
+    fn held(&self) -> Option<MultiplexedConnection> {
+        self.connection.lock().ok().and_then(|held| held.clone())
+    }
+
+    /// The command connection. While the task is (re)connecting, waits for it until
+    /// `deadline`: a reconnect is no outage. While Redis is unreachable, an error at once.
+    async fn connection(&self, deadline: Instant) -> Result<MultiplexedConnection, StoreError> {
+        if let Some(connection) = self.held() {
+            return Ok(connection);
+        }
+        let mut health = self.health.subscribe();
+        let settled = health.wait_for(|health| *health != Health::Connecting);
+        let up = matches!(
+            tokio::time::timeout_at(deadline, settled).await,
+            Ok(Ok(health)) if *health == Health::Up
+        );
+        up.then(|| self.held())
+            .flatten()
+            .ok_or_else(|| StoreError::new(format!("redis {} unavailable", self.shown)))
     }
 
     /// A failed command: the task checks the connection (and writes the view back).
@@ -246,8 +269,10 @@ impl Shared {
     where
         F: std::future::Future<Output = redis::RedisResult<T>>,
     {
-        let connection = self.connection()?;
-        let result = match tokio::time::timeout(self.options.timeout, command(connection)).await {
+        // One deadline for the wait for a connection and the command.
+        let deadline = Instant::now() + self.options.timeout;
+        let connection = self.connection(deadline).await?;
+        let result = match tokio::time::timeout_at(deadline, command(connection)).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) => Err(StoreError::new(format!(
                 "redis {what} failed ({:?})",

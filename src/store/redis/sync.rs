@@ -1,6 +1,7 @@
 //! The task that keeps a Redis store's local view current: connect, subscribe, write the view
-//! back, reload, then apply what is published; on any failure, start over with a backoff
-//! capped at one second. It holds the store weakly and ends soon after the store is dropped.
+//! back, reload, then apply what is published; when the connection fails, or stays silent
+//! through several health checks, start over with a backoff capped at one second. It holds the
+//! store weakly and ends soon after the store is dropped.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -23,39 +24,51 @@ const RELOAD: &str = "*";
 /// How long the task waits between health checks when nothing happens.
 const TICK: Duration = Duration::from_secs(1);
 
+/// The wait before reconnecting after a connection is lost, doubled after each failed attempt.
+const FIRST_BACKOFF: Duration = Duration::from_millis(25);
+
 /// The longest wait between two connection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+/// How many health checks in a row may miss their deadline before the connection is dropped:
+/// one missed check on a loaded machine is not a dead Redis, and reconnecting every instance
+/// at once for it would fail the callbacks meanwhile. A connection that fails is dropped at once.
+const MAX_MISSES: u32 = 3;
 
 /// How many records one pipeline writes back.
 const CHUNK: usize = 500;
 
 pub(super) async fn run(store: Weak<Shared>) {
-    let mut backoff = Duration::from_millis(25);
+    let mut backoff = FIRST_BACKOFF;
     loop {
         let Some(shared) = store.upgrade() else {
             return;
         };
+        shared.health.send_replace(Health::Connecting);
         match connect(&shared).await {
             Ok((sink, stream)) => {
-                backoff = Duration::from_millis(25);
+                backoff = FIRST_BACKOFF;
                 shared.health.send_replace(Health::Up);
                 crate::telemetry::store_connected(true);
                 tracing::info!(redis = %shared.shown, "redis store connected, view loaded");
                 drop(shared);
                 listen(&store, sink, stream).await;
+                let Some(shared) = store.upgrade() else {
+                    return;
+                };
+                // Reconnecting: queries wait for it rather than fail (set before the
+                // connection goes, so no query finds neither).
+                shared.health.send_replace(Health::Connecting);
+                shared.connection.lock().map(|mut held| held.take()).ok();
+                crate::telemetry::store_connected(false);
             }
             Err(error) => {
+                shared.health.send_replace(Health::Down);
+                crate::telemetry::store_connected(false);
                 crate::telemetry::store_error("connect");
                 tracing::warn!(%error, "redis store cannot connect; serving from the local view");
             }
         }
-        let Some(shared) = store.upgrade() else {
-            return;
-        };
-        shared.connection.lock().map(|mut held| held.take()).ok();
-        shared.health.send_replace(Health::Down);
-        crate::telemetry::store_connected(false);
-        drop(shared);
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }
@@ -193,8 +206,10 @@ enum Event {
     Wake,
 }
 
-/// Applies what is published until the connection fails; checks it on every tick and wake.
+/// Applies what is published until the connection fails, or misses [`MAX_MISSES`] health
+/// checks in a row; checks it on every tick and wake.
 async fn listen(store: &Weak<Shared>, mut sink: PubSubSink, mut stream: PubSubStream) {
+    let mut misses = 0;
     loop {
         let Some(shared) = store.upgrade() else {
             return;
@@ -210,17 +225,28 @@ async fn listen(store: &Weak<Shared>, mut sink: PubSubSink, mut stream: PubSubSt
             });
             tokio::time::timeout(TICK, next).await
         };
-        let healthy = match event {
-            Ok(Event::Message(None)) => false,
+        let checked = match event {
+            Ok(Event::Message(None)) => Checked::Failed,
             Ok(Event::Message(Some(message))) => {
                 on_message(&shared, &message).await;
-                true
+                continue;
             }
             Ok(Event::Wake) | Err(_) => check(&shared, &mut sink).await,
         };
-        if !healthy {
-            tracing::warn!(redis = %shared.shown, "redis store disconnected; serving from the local view");
-            return;
+        match checked {
+            Checked::Healthy => misses = 0,
+            Checked::Late => {
+                misses += 1;
+                tracing::debug!(misses, "redis missed a health check's deadline");
+                if misses >= MAX_MISSES {
+                    tracing::warn!(redis = %shared.shown, misses, "redis store silent; reconnecting");
+                    return;
+                }
+            }
+            Checked::Failed => {
+                tracing::warn!(redis = %shared.shown, "redis store disconnected; serving from the local view");
+                return;
+            }
         }
     }
 }
@@ -231,7 +257,7 @@ async fn on_message(shared: &Arc<Shared>, message: &redis::Msg) {
         return;
     };
     if text == RELOAD {
-        if let Ok(mut connection) = shared.connection()
+        if let Some(mut connection) = shared.held()
             && let Err(error) = reload(shared, &mut connection).await
         {
             shared.failed(&error);
@@ -245,36 +271,63 @@ async fn on_message(shared: &Arc<Shared>, message: &redis::Msg) {
     }
 }
 
-/// Pings both connections, and writes the view back if a write failed; `false` if Redis does
-/// not answer.
-async fn check(shared: &Shared, sink: &mut PubSubSink) -> bool {
-    if timed(shared, "ping", sink.ping::<String>()).await.is_err() {
-        return false;
+/// What a health check found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Checked {
+    Healthy,
+    /// No answer within the deadline: slow, or silent.
+    Late,
+    /// The connection failed.
+    Failed,
+}
+
+/// Pings both connections, and writes the view back if a write failed.
+async fn check(shared: &Shared, sink: &mut PubSubSink) -> Checked {
+    let pubsub = ping(shared, sink.ping::<String>()).await;
+    if pubsub != Checked::Healthy {
+        return pubsub;
     }
-    let Ok(mut connection) = shared.connection() else {
-        return false;
+    let Some(mut connection) = shared.held() else {
+        return Checked::Failed;
     };
-    if timed(
+    let command = ping(
         shared,
-        "ping",
         redis::cmd("PING").query_async::<String>(&mut connection),
     )
-    .await
-    .is_err()
-    {
-        return false;
+    .await;
+    if command != Checked::Healthy {
+        return command;
     }
+    // Redis answers: what fails below is retried on the next check, and counts as a miss.
     if shared.dirty.load(Ordering::SeqCst) {
         if write_back(shared, &mut connection).await.is_err() {
             shared.dirty.store(true, Ordering::SeqCst);
-            return false;
+            return Checked::Late;
         }
         // A full view that now fits again clears the overflow here too.
-        return reload(shared, &mut connection).await.is_ok();
+        return reloaded(reload(shared, &mut connection).await);
     }
     if shared.overflow.load(Ordering::SeqCst) {
         // Records expire: the view may fit again.
-        return reload(shared, &mut connection).await.is_ok();
+        return reloaded(reload(shared, &mut connection).await);
     }
-    true
+    Checked::Healthy
+}
+
+/// One ping within the deadline.
+async fn ping(shared: &Shared, ping: impl Future<Output = redis::RedisResult<String>>) -> Checked {
+    match tokio::time::timeout(shared.options.timeout, ping).await {
+        Ok(Ok(_)) => Checked::Healthy,
+        Ok(Err(error)) if error.is_timeout() => Checked::Late,
+        Ok(Err(_)) => Checked::Failed,
+        Err(_) => Checked::Late,
+    }
+}
+
+fn reloaded(result: Result<(), StoreError>) -> Checked {
+    if result.is_ok() {
+        Checked::Healthy
+    } else {
+        Checked::Late
+    }
 }

@@ -93,6 +93,19 @@ impl RedisServer {
             .expect("the command's thread")
     }
 
+    /// Runs `commands` in one `MULTI` on one connection: what one command does, the next one
+    /// sees done, and no client gets in between. The replies of the `EXEC`, one line each.
+    pub async fn transaction(&self, commands: &[&[&str]]) -> Vec<String> {
+        let socket = self.socket.clone();
+        let commands: Vec<Vec<String>> = commands
+            .iter()
+            .map(|args| args.iter().map(|arg| (*arg).to_owned()).collect())
+            .collect();
+        tokio::task::spawn_blocking(move || transaction(&socket, &commands))
+            .await
+            .expect("the transaction's thread")
+    }
+
     /// Stops the server (SIGSTOP, by PID): connections stay open and every command waits,
     /// for as long as the test wants, until [`resume`](Self::resume). A Redis that hangs.
     pub async fn pause(&self) {
@@ -105,13 +118,17 @@ impl RedisServer {
     }
 
     async fn signal(&self, signal: &'static str) {
-        let pid = self.child.as_ref().expect("a running server").id().to_string();
-        let status = tokio::task::spawn_blocking(move || {
-            Command::new("kill").args([signal, &pid]).status()
-        })
-        .await
-        .expect("the signal's thread")
-        .expect("kill runs");
+        let pid = self
+            .child
+            .as_ref()
+            .expect("a running server")
+            .id()
+            .to_string();
+        let status =
+            tokio::task::spawn_blocking(move || Command::new("kill").args([signal, &pid]).status())
+                .await
+                .expect("the signal's thread")
+                .expect("kill runs");
         assert!(status.success(), "kill {signal} failed");
     }
 }
@@ -166,13 +183,50 @@ fn launch(dir: &Path, socket: &Path) -> (Child, u16) {
 
 /// Sends one command in RESP over `socket` and returns the first line of the reply. Blocking.
 fn command(socket: &Path, args: &[String]) -> String {
-    let mut stream = UnixStream::connect(socket).expect("redis answers");
+    let mut stream = connect(socket);
+    stream.write_all(&request(args)).unwrap();
+    line(&mut stream)
+}
+
+/// `MULTI`, `commands`, `EXEC` over `socket`; the `EXEC`'s replies (simple ones: a line each).
+/// Blocking.
+fn transaction(socket: &Path, commands: &[Vec<String>]) -> Vec<String> {
+    let mut stream = connect(socket);
+    let mut bytes = request(&["MULTI".to_owned()]);
+    for args in commands {
+        bytes.extend(request(args));
+    }
+    bytes.extend(request(&["EXEC".to_owned()]));
+    stream.write_all(&bytes).unwrap();
+    assert_eq!(line(&mut stream), "+OK", "MULTI");
+    for args in commands {
+        assert_eq!(line(&mut stream), "+QUEUED", "{args:?}");
+    }
+    let exec = line(&mut stream);
+    let count: usize = exec
+        .strip_prefix('*')
+        .and_then(|count| count.parse().ok())
+        .unwrap_or_else(|| panic!("EXEC answered {exec}"));
+    (0..count).map(|_| line(&mut stream)).collect()
+}
+
+fn connect(socket: &Path) -> UnixStream {
+    let stream = UnixStream::connect(socket).expect("redis answers");
     stream.set_read_timeout(Some(READY_WITHIN)).unwrap();
+    stream
+}
+
+/// One command in RESP.
+fn request(args: &[String]) -> Vec<u8> {
     let mut request = format!("*{}\r\n", args.len());
     for arg in args {
         request.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
     }
-    stream.write_all(request.as_bytes()).unwrap();
+    request.into_bytes()
+}
+
+/// One line of a reply, without its `\r\n`.
+fn line(stream: &mut UnixStream) -> String {
     let mut reply = Vec::new();
     let mut byte = [0u8; 1];
     while stream.read(&mut byte).unwrap_or(0) == 1 && byte[0] != b'\n' {

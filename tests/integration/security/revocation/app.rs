@@ -9,11 +9,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 
 use axum::Router;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine;
-use reqwest::Client;
+use reqwest::cookie::{CookieStore, Jar};
+use reqwest::{Client, Url};
 use serde_json::Value;
 use tower_workos_sso::testkit::MockWorkOs;
 use tower_workos_sso::{Profile, Session, SessionSource, SsoConfigBuilder, SsoLayer};
@@ -21,6 +22,28 @@ use tower_workos_sso::{Profile, Session, SessionSource, SsoConfigBuilder, SsoLay
 use crate::support::harness::{self, Browser, SESSION_COOKIE, api, set_cookies};
 
 type Seen = Arc<Mutex<HashMap<String, (Session, Profile)>>>;
+
+/// The cookie jar of the app's one browser client, which each browser session replaces:
+/// building a client loads the system's certificates, which on a loaded machine stalls the
+/// test's runtime for long.
+#[derive(Default)]
+struct Jars(Mutex<Arc<Jar>>);
+
+impl Jars {
+    fn current(&self) -> Arc<Jar> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl CookieStore for Jars {
+    fn set_cookies(&self, headers: &mut dyn Iterator<Item = &HeaderValue>, url: &Url) {
+        self.current().set_cookies(headers, url);
+    }
+
+    fn cookies(&self, url: &Url) -> Option<HeaderValue> {
+        self.current().cookies(url)
+    }
+}
 
 pub struct App {
     pub base: String,
@@ -30,6 +53,10 @@ pub struct App {
     seen: Seen,
     /// One client for every request: building one per request is slow.
     client: Client,
+    /// One browser client, and its jar, for every browser session in turn.
+    browser: Client,
+    jars: Arc<Jars>,
+    browsing: tokio::sync::Mutex<()>,
     workos: MockWorkOs,
     server: tokio::task::JoinHandle<()>,
 }
@@ -54,6 +81,7 @@ pub async fn start(configure: impl FnOnce(SsoConfigBuilder) -> SsoConfigBuilder)
         .clock(move || UNIX_EPOCH + Duration::from_secs(reading.load(Ordering::SeqCst)));
     let layer = SsoLayer::new(configure(builder).build().expect("valid test config"));
     let seen = Seen::default();
+    let jars = Arc::new(Jars::default());
     let app = routes(layer.clone(), seen.clone()).layer(layer.clone());
     let server = tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
@@ -64,6 +92,13 @@ pub async fn start(configure: impl FnOnce(SsoConfigBuilder) -> SsoConfigBuilder)
         clock,
         seen,
         client: api(),
+        browser: Client::builder()
+            .cookie_provider(jars.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        jars,
+        browsing: tokio::sync::Mutex::new(()),
         workos,
         server,
     }
@@ -120,6 +155,11 @@ impl App {
         format!("{}{path}", self.base)
     }
 
+    /// The app's API client (no cookies, no redirects), to reuse.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// The app's clock, in unix seconds.
     pub fn now(&self) -> u64 {
         self.clock.load(Ordering::SeqCst)
@@ -157,19 +197,33 @@ impl App {
             .to_owned()
     }
 
-    /// Signs a browser in with `query` (e.g. `login_hint=bob%40example.com`); the browser and its
-    /// session token. The app records the session.
-    pub async fn sign_in(&self, query: &str) -> (Browser, String) {
-        let browser = Browser::new();
-        let (_, page) = browser
-            .follow(&self.url(&format!("/auth/login?{query}")))
-            .await;
-        assert_eq!(page.status(), StatusCode::OK, "sign-in with {query}");
-        let token = browser
-            .cookie(&self.base, SESSION_COOKIE)
-            .expect("a session cookie");
+    /// A fresh browser (no cookies) follows redirects from `path` on this app, across the app
+    /// and the fake: every hop's URL, the last response, and the browser's session cookie.
+    pub async fn browse(&self, path: &str) -> (Vec<String>, reqwest::Response, Option<String>) {
+        let _one_at_a_time = self.browsing.lock().await;
+        let jar = Arc::new(Jar::default());
+        *self.jars.0.lock().unwrap() = jar.clone();
+        let browser = Browser {
+            client: self.browser.clone(),
+            jar,
+        };
+        let (hops, page) = browser.follow(&self.url(path)).await;
+        let token = browser.cookie(&self.base, SESSION_COOKIE);
+        (hops, page, token)
+    }
+
+    /// Signs a browser in with `query` (e.g. `login_hint=bob%40example.com`); its session
+    /// token. The app records the session.
+    pub async fn sign_in(&self, query: &str) -> String {
+        let (hops, page, token) = self.browse(&format!("/auth/login?{query}")).await;
+        assert_eq!(
+            page.status(),
+            StatusCode::OK,
+            "sign-in with {query}: {hops:?}"
+        );
+        let token = token.expect("a session cookie");
         assert_eq!(self.me(&token, Use::Cookie).await.0, StatusCode::OK);
-        (browser, token)
+        token
     }
 
     /// `GET /api/me` with `token` used as `how`: the status, and the new session cookie if the

@@ -88,10 +88,10 @@ async fn run(case: Case) {
         }
     })
     .await;
-    let (_, original) = app.sign_in("login_hint=alice%40example.com").await;
+    let original = app.sign_in("login_hint=alice%40example.com").await;
     // Bob signs in beside alice and stays active: what he holds must keep working throughout,
     // so every refusal of alice's tokens below is the revocation, not an expiry.
-    let (_, mut bob) = app.sign_in("login_hint=bob%40example.com").await;
+    let mut bob = app.sign_in("login_hint=bob%40example.com").await;
     let sid = claims(&original)["sid"].as_str().unwrap().to_owned();
     let bob_sid = claims(&bob)["sid"].as_str().unwrap().to_owned();
     let cli_at_sign_in = app.cli_token(&original).await;
@@ -211,7 +211,7 @@ impl SessionStore for Down {
 async fn v1_a_logout_the_store_cannot_record_says_so_and_still_clears_the_cookie() {
     // A memory store at its cap (here: none) refuses the revocation rather than forget another.
     let app = app::start(|b| b.session_store(MemoryStore::with_capacity(0, 10))).await;
-    let (_, token) = app.sign_in("login_hint=alice%40example.com").await;
+    let token = app.sign_in("login_hint=alice%40example.com").await;
     for (how, accept, kind) in [
         (Use::Cookie, "application/json", "application/json"),
         (Use::Cookie, "text/html,application/xhtml+xml", "text/html"),

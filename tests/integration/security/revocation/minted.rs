@@ -19,7 +19,7 @@ fn service_account() -> Profile {
 /// Every kind of minted token for `app`: for a new session of a service account and of alice,
 /// and CLI tokens of a signed-in browser's session (from `/cli-token`, and minted directly).
 async fn minted(app: &App) -> Vec<(&'static str, String)> {
-    let (_, browser) = app.sign_in("login_hint=alice%40example.com").await;
+    let browser = app.sign_in("login_hint=alice%40example.com").await;
     let sid = claims(&browser)["sid"].as_str().unwrap().to_owned();
     let issue = |profile: &Profile| {
         app.layer
@@ -95,7 +95,7 @@ async fn v3_minted_tokens_work_as_bearer_and_are_never_renewed() {
             .clock_leeway(Duration::from_secs(leeway))
     })
     .await;
-    let (_, mut browser) = app.sign_in("login_hint=alice%40example.com").await;
+    let mut browser = app.sign_in("login_hint=alice%40example.com").await;
     let tokens = minted(&app).await;
     let minted_at = app.now();
     for (what, token) in &tokens {
@@ -153,7 +153,7 @@ async fn v3_the_browser_session_still_works_as_a_bearer_token_but_minted_ones_ne
 
     // The browser's own session, as the README documents: a bearer token too, never renewed
     // that way; as the cookie, renewed past half the idle window.
-    let (_, browser) = app.sign_in("login_hint=bob%40example.com").await;
+    let browser = app.sign_in("login_hint=bob%40example.com").await;
     app.advance(Duration::from_secs(16 * 60));
     let (status, cookie) = app.me(&browser, Use::Bearer).await;
     assert_eq!((status, cookie), (StatusCode::OK, None));

@@ -29,7 +29,7 @@ fn minted(app: &App, what: &str, profile: &Profile, refused: bool) -> Held {
 }
 
 async fn browser(app: &App, who: &str, refused: bool) -> (Held, String) {
-    let (_, token) = app.sign_in(&format!("login_hint={who}")).await;
+    let token = app.sign_in(&format!("login_hint={who}")).await;
     let cli = app.cli_token(&token).await;
     (
         Held {
@@ -214,8 +214,8 @@ async fn v2_the_shorthands_revoke_the_same_and_instances_sharing_a_store_agree()
     let two = app::start(|b| b.session_store(shared.clone())).await;
     // A third instance with its own store (none configured) knows nothing of the others'.
     let alone = app::start(|b| b).await;
-    let (_, alice_token) = one.sign_in("login_hint=alice%40example.com").await;
-    let (_, bob_token) = one.sign_in("login_hint=bob%40example.com").await;
+    let alice_token = one.sign_in("login_hint=alice%40example.com").await;
+    let bob_token = one.sign_in("login_hint=bob%40example.com").await;
     let zed = Profile::new("prof_01ZED", "zed@example.com")
         .with_organization("org_01ACME")
         .with_connection("conn_01ACMEGOOGLE", "GoogleOAuth");
@@ -250,7 +250,7 @@ async fn v2_the_shorthands_revoke_the_same_and_instances_sharing_a_store_agree()
     // A second later on both instances' clocks.
     one.advance(Duration::from_secs(1));
     two.advance(Duration::from_secs(1));
-    let (_, fresh) = one.sign_in("login_hint=bob%40example.com").await;
+    let fresh = one.sign_in("login_hint=bob%40example.com").await;
     one.layer.revoke_organization("org_01GLOBEX").await.unwrap();
     assert!(two.opens(&fresh, Use::Bearer).await, "another organization");
     two.layer.revoke_organization("org_01ACME").await.unwrap();

@@ -11,7 +11,6 @@ use tower_workos_sso::store::{RedisStore, SessionStore};
 use tower_workos_sso::testkit::{MockWorkOs, WebhookEvent};
 
 use super::app::{self, App, Use};
-use crate::support::harness::Browser;
 use crate::support::redis::RedisServer;
 
 /// What a test allows for a revocation to reach every instance (the issue's bound).
@@ -75,7 +74,7 @@ async fn reconnected(stores: &[&RedisStore]) {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn v4_a_logout_on_one_instance_is_enforced_on_every_other_within_a_second() {
     let mut redis = RedisServer::start().await;
     let (a, store_a) = instance(&redis.url()).await;
@@ -83,8 +82,8 @@ async fn v4_a_logout_on_one_instance_is_enforced_on_every_other_within_a_second(
     let (c, store_c) = instance(&redis.url()).await;
 
     // Signed in on A, the session works on B and C.
-    let (_, first) = a.sign_in("login_hint=alice%40example.com").await;
-    let (_, second) = a.sign_in("login_hint=bob%40example.com").await;
+    let first = a.sign_in("login_hint=alice%40example.com").await;
+    let second = a.sign_in("login_hint=bob%40example.com").await;
     for app in [&a, &b, &c] {
         assert!(app.opens(&first, Use::Cookie).await, "{}", app.base);
         assert!(app.opens(&second, Use::Bearer).await, "{}", app.base);
@@ -113,10 +112,7 @@ async fn v4_a_logout_on_one_instance_is_enforced_on_every_other_within_a_second(
     );
     assert!(!c.opens(&second, Use::Cookie).await);
     // Signing in needs Redis (the login state is used once everywhere): it fails closed.
-    let browser = Browser::new();
-    let (hops, page) = browser
-        .follow(&a.url("/auth/login?login_hint=alice%40example.com"))
-        .await;
+    let (hops, page, _) = a.browse("/auth/login?login_hint=alice%40example.com").await;
     assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE, "{hops:?}");
     assert!(hops.last().unwrap().contains("/auth/callback"), "{hops:?}");
 
@@ -133,7 +129,7 @@ async fn v4_a_logout_on_one_instance_is_enforced_on_every_other_within_a_second(
         assert!(!app.opens(&second, Use::Bearer).await, "{}", app.base);
     }
     // And signing in works again, on every instance.
-    let (_, third) = a.sign_in("login_hint=alice%40example.com").await;
+    let third = a.sign_in("login_hint=alice%40example.com").await;
     for app in [&b, &c, &d] {
         assert!(app.opens(&third, Use::Cookie).await, "{}", app.base);
     }
@@ -160,7 +156,7 @@ async fn v5_a_login_state_is_used_once_across_instances() {
     assert!((590_000..=600_000).contains(&ttl), "{ttl}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn v6_with_redis_down_at_start_sessions_fail_closed_and_public_paths_are_served() {
     let mut redis = RedisServer::start().await;
     redis.kill();
@@ -175,17 +171,17 @@ async fn v6_with_redis_down_at_start_sessions_fail_closed_and_public_paths_are_s
         .issue_session_token(&crate::support::harness::alice())
         .unwrap();
     let token = token.expose();
-    let client = reqwest::Client::new();
+    let client = app.client();
     // Nothing is known of other instances' revocations yet: a session is not let in.
     let started = Instant::now();
-    let me = Use::Bearer.send(&client, &app.url("/api/me"), token).await;
+    let me = Use::Bearer.send(client, &app.url("/api/me"), token).await;
     assert_eq!(me.status(), StatusCode::SERVICE_UNAVAILABLE);
     let public = client.get(app.url("/public")).send().await.unwrap();
     assert_eq!(public.status(), StatusCode::OK);
     assert_eq!(public.text().await.unwrap(), "public, anonymous");
     // Signing in fails closed too, and quickly.
-    let (hops, page) = Browser::new()
-        .follow(&app.url("/auth/login?login_hint=alice%40example.com"))
+    let (hops, page, _) = app
+        .browse("/auth/login?login_hint=alice%40example.com")
         .await;
     assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE, "{hops:?}");
     assert!(
@@ -205,7 +201,7 @@ async fn v7_a_stalled_redis_holds_no_request_and_a_logout_made_meanwhile_still_s
     let redis = RedisServer::start().await;
     let (a, _store_a) = instance(&redis.tcp_url()).await;
     let (b, _store_b) = instance(&redis.tcp_url()).await;
-    let (_, token) = a.sign_in("login_hint=alice%40example.com").await;
+    let token = a.sign_in("login_hint=alice%40example.com").await;
     assert!(b.opens(&token, Use::Cookie).await);
 
     // Redis stops answering until the test lets it go on: a request that waited for it would
@@ -220,8 +216,8 @@ async fn v7_a_stalled_redis_holds_no_request_and_a_logout_made_meanwhile_still_s
     assert_eq!(out.status(), StatusCode::SEE_OTHER);
     assert!(!a.opens(&token, Use::Cookie).await);
     // A callback cannot use its login state: 503 within the deadline, not a hang.
-    let login = b.url("/auth/login?login_hint=bob%40example.com");
-    let (hops, page) = unheld("a callback", Browser::new().follow(&login)).await;
+    let login = b.browse("/auth/login?login_hint=bob%40example.com");
+    let (hops, page, _) = unheld("a callback", login).await;
     assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE, "{hops:?}");
 
     // When Redis answers again, the logout reaches B.
@@ -229,12 +225,12 @@ async fn v7_a_stalled_redis_holds_no_request_and_a_logout_made_meanwhile_still_s
     refused_within(&b, &token, HANG).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn v8_a_webhook_received_by_one_instance_ends_the_sessions_on_every_other() {
     let redis = RedisServer::start().await;
     let (a, _store_a) = instance(&redis.tcp_url()).await;
     let (b, _store_b) = instance(&redis.tcp_url()).await;
-    let (_, token) = a.sign_in("login_hint=alice%40example.com").await;
+    let token = a.sign_in("login_hint=alice%40example.com").await;
     assert!(b.opens(&token, Use::Cookie).await);
     let workos = MockWorkOs::start().await.unwrap();
     let event = WebhookEvent::connection_deleted("conn_01ACMEOKTA");
@@ -253,4 +249,70 @@ async fn v8_a_webhook_received_by_one_instance_ends_the_sessions_on_every_other(
         .unwrap();
     let answer: serde_json::Value = again.json().await.unwrap();
     assert_eq!(answer["status"], "replayed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v7_a_redis_silent_for_less_than_three_health_checks_keeps_its_connection() {
+    // A missed health check on a loaded machine is not a dead Redis: dropping the connection
+    // for one would make every callback meanwhile a 503 while Redis is fine.
+    let redis = RedisServer::start().await;
+    let deadline = Duration::from_millis(300);
+    let store = RedisStore::builder(&redis.tcp_url())
+        .timeout(deadline)
+        .start()
+        .unwrap();
+    assert!(store.wait_connected(HANG).await);
+    // Silent for two seconds: a health check a second, each with a 300 ms deadline, misses
+    // one or two, never three.
+    redis.pause().await;
+    let silent = Instant::now();
+    let mut every = tokio::time::interval(Duration::from_millis(20));
+    while silent.elapsed() < Duration::from_secs(2) {
+        every.tick().await;
+        assert!(store.is_connected(), "dropped after {:?}", silent.elapsed());
+    }
+    redis.resume().await;
+    assert!(store.is_connected());
+    let until = std::time::SystemTime::now() + Duration::from_secs(600);
+    assert!(
+        store
+            .consume_login_state("after-silence", until)
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v7_a_query_made_while_the_store_reconnects_waits_for_it() {
+    let redis = RedisServer::start().await;
+    // A deadline well past the pause below, so the reconnect is done within it.
+    let store = RedisStore::builder(&redis.url())
+        .timeout(Duration::from_secs(10))
+        .start()
+        .unwrap();
+    assert!(store.wait_connected(HANG).await);
+    // The store's subscription is cut, and Redis holds every command (the reconnect's too)
+    // for three seconds.
+    let replies = redis
+        .transaction(&[
+            &["CLIENT", "KILL", "TYPE", "pubsub"],
+            &["CLIENT", "PAUSE", "3000", "ALL"],
+        ])
+        .await;
+    assert_eq!(replies, [":1", "+OK"]);
+    let (cut, mut every) = (
+        Instant::now(),
+        tokio::time::interval(Duration::from_millis(5)),
+    );
+    while store.is_connected() {
+        assert!(cut.elapsed() < HANG, "the store never noticed");
+        every.tick().await;
+    }
+    // A callback's query now waits for the reconnect (within its deadline) rather than fail.
+    let until = std::time::SystemTime::now() + Duration::from_secs(600);
+    let mut query = std::pin::pin!(store.consume_login_state("during-reconnect", until));
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(query.as_mut().poll(cx))).await;
+    assert!(first.is_pending(), "answered at once: {first:?}");
+    assert!(query.await.unwrap(), "answered once reconnected");
+    assert!(store.is_connected());
 }

@@ -26,7 +26,8 @@ fn now_ms(app: &App) -> u64 {
 
 /// Delivers `body` with `signature` (if any); the status and the JSON answer.
 async fn deliver(app: &App, body: &str, signature: Option<&str>) -> (StatusCode, Value) {
-    let mut request = reqwest::Client::new()
+    let mut request = app
+        .client()
         .post(app.url(PATH))
         .header("content-type", "application/json")
         .body(body.to_owned());
@@ -57,7 +58,7 @@ async fn h1_a_deleted_or_deactivated_connection_or_deleted_organization_ends_its
         WebhookEvent::organization_deleted("org_01ACME"),
     ] {
         let app = start().await;
-        let (_, token) = app.sign_in("login_hint=alice%40example.com").await;
+        let token = app.sign_in("login_hint=alice%40example.com").await;
         // Another tenant's event, and an event that ends nothing, leave the session alone.
         for other in [
             WebhookEvent::connection_deleted("conn_01GLOBEXENTRA"),
@@ -86,7 +87,7 @@ async fn h1_a_deleted_or_deactivated_connection_or_deleted_organization_ends_its
         assert!(!app.opens(&token, Use::Bearer).await, "{}", event.event);
         // Signing in again afterwards works.
         app.advance(Duration::from_secs(2));
-        let (_, again) = app.sign_in("login_hint=alice%40example.com").await;
+        let again = app.sign_in("login_hint=alice%40example.com").await;
         assert!(app.opens(&again, Use::Cookie).await);
     }
 }
@@ -94,7 +95,7 @@ async fn h1_a_deleted_or_deactivated_connection_or_deleted_organization_ends_its
 #[tokio::test]
 async fn h2_a_delivery_without_a_valid_fresh_signature_is_refused_and_changes_nothing() {
     let app = start().await;
-    let (_, token) = app.sign_in("login_hint=alice%40example.com").await;
+    let token = app.sign_in("login_hint=alice%40example.com").await;
     let event = WebhookEvent::connection_deleted("conn_01ACMEOKTA");
     let body = event.body();
     let now = now_ms(&app);
@@ -176,7 +177,7 @@ fn hmac_signature(secret: &[u8], t: u64, body: &[u8]) -> String {
 #[tokio::test]
 async fn h3_a_replayed_event_changes_nothing_even_signed_anew() {
     let app = start().await;
-    let (_, first) = app.sign_in("login_hint=alice%40example.com").await;
+    let first = app.sign_in("login_hint=alice%40example.com").await;
     let event = WebhookEvent::connection_deleted("conn_01ACMEOKTA");
     let (status, _) = send(&app, &event, SECRET).await;
     assert_eq!(status, StatusCode::OK);
@@ -184,7 +185,7 @@ async fn h3_a_replayed_event_changes_nothing_even_signed_anew() {
     // Alice signs in again later; the same event delivered again (the very request, or signed
     // anew) must not end the new session.
     app.advance(Duration::from_secs(5));
-    let (_, second) = app.sign_in("login_hint=alice%40example.com").await;
+    let second = app.sign_in("login_hint=alice%40example.com").await;
     let replay = event.signature(SECRET, now_ms(&app));
     let (status, answer) = deliver(&app, &event.body(), Some(&replay)).await;
     assert_eq!(
@@ -203,7 +204,7 @@ async fn h3_a_replayed_event_changes_nothing_even_signed_anew() {
 async fn h4_the_route_is_off_by_default_post_only_and_its_body_bounded() {
     // Off: the path is the app's (protected), and nothing is revoked.
     let off = app::start(|b| b).await;
-    let (_, token) = off.sign_in("login_hint=alice%40example.com").await;
+    let token = off.sign_in("login_hint=alice%40example.com").await;
     let event = WebhookEvent::connection_deleted("conn_01ACMEOKTA");
     let (status, _) = send(&off, &event, SECRET).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
