@@ -8,6 +8,7 @@ mod authorize;
 mod request;
 mod return_to;
 
+use std::fmt;
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
@@ -25,7 +26,7 @@ use crate::selector::Selector;
 use crate::token::{Addressed, KeyRing, TokenError};
 
 /// What a login asks WorkOS for besides the selector, as the login route parsed it.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct LoginParams {
     pub(crate) login_hint: Option<String>,
     pub(crate) domain_hint: Option<String>,
@@ -48,7 +49,7 @@ pub(crate) struct LoginParams {
 /// The claims of a flow cookie's token. The wire names are short: the cookie travels on every
 /// request until the callback deletes it. Verified as owned strings; signed borrowing them
 /// (`FlowClaims<&str>`), since a login would otherwise copy each one only to serialise it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct FlowClaims<S = String> {
     iss: S,
     aud: S,
@@ -76,6 +77,44 @@ pub(crate) struct FlowClaims<S = String> {
 }
 
 const FLOW_TYP: &str = "flow";
+
+/// Prints no email: the login hint is someone's address.
+impl fmt::Debug for LoginParams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoginParams")
+            .field(
+                "login_hint",
+                &self.login_hint.as_ref().map(|_| "<redacted>"),
+            )
+            .field("domain_hint", &self.domain_hint)
+            .field("return_to", &self.return_to)
+            .field("cross_site", &self.cross_site)
+            .field("prompt", &self.prompt)
+            .field("idp_initiated", &self.idp_initiated)
+            .field("request", &self.request)
+            .finish()
+    }
+}
+
+/// Prints no state, PKCE verifier or nonce: each is a secret of the login until it ends.
+impl<S: fmt::Debug> fmt::Debug for FlowClaims<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FlowClaims")
+            .field("iss", &self.iss)
+            .field("aud", &self.aud)
+            .field("typ", &self.typ)
+            .field("state", &"<redacted>")
+            .field("pkce_verifier", &"<redacted>")
+            .field("return_to", &self.return_to)
+            .field("selector", &self.selector)
+            .field("cross_site", &self.cross_site)
+            .field("idp_initiated", &self.idp_initiated)
+            .field("nonce", &self.nonce.as_ref().map(|_| "<redacted>"))
+            .field("iat", &self.iat)
+            .field("exp", &self.exp)
+            .finish()
+    }
+}
 
 impl Addressed for FlowClaims {
     fn issuer(&self) -> &str {
@@ -338,245 +377,4 @@ impl Flows {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::flow::return_to::MAX_RETURN_TO;
-
-    fn config() -> SsoConfig {
-        SsoConfig::builder()
-            .api_key("sk_test")
-            .client_id("client_1")
-            .redirect_uri("https://app.test/auth/callback")
-            .api_base_url("https://api.workos.test")
-            .session_secret(vec![3u8; 32])
-            .provider_scopes(["openid", "email"])
-            .build()
-            .unwrap()
-    }
-
-    #[test]
-    fn authorization_url_carries_every_parameter() {
-        let config = config();
-        let flows = Flows::new(&config);
-        let login = LoginParams {
-            login_hint: Some("a@b.test".into()),
-            domain_hint: Some("b.test".into()),
-            return_to: Some("/x".into()),
-            cross_site: false,
-            prompt: None,
-            idp_initiated: false,
-            request: None,
-        };
-        let response = flows.start(
-            &config,
-            &login,
-            &Selector::organization("org_1").unwrap(),
-            &HeaderMap::new(),
-            1000,
-        );
-        assert_eq!(response.status(), StatusCode::FOUND);
-        let location = response.headers()[header::LOCATION].to_str().unwrap();
-        let (base, query) = location.split_once('?').unwrap();
-        assert_eq!(base, "https://api.workos.test/sso/authorize");
-        assert!(
-            query.starts_with("client_id="),
-            "no empty first pair: {query}"
-        );
-        let params: std::collections::HashMap<_, _> = form_urlencoded::parse(query.as_bytes())
-            .into_owned()
-            .collect();
-        assert_eq!(params["client_id"], "client_1");
-        assert_eq!(params["redirect_uri"], "https://app.test/auth/callback");
-        assert_eq!(params["response_type"], "code");
-        assert_eq!(params["organization"], "org_1");
-        assert_eq!(params["login_hint"], "a@b.test");
-        assert_eq!(params["domain_hint"], "b.test");
-        assert_eq!(params["provider_scopes"], "openid,email");
-        assert_eq!(params["code_challenge_method"], "S256");
-        assert_eq!(params["state"].len(), 43);
-
-        let set_cookie = response.headers()[header::SET_COOKIE].to_str().unwrap();
-        let (name_value, _) = set_cookie.split_once(';').unwrap();
-        let mut headers = HeaderMap::new();
-        headers.insert(header::COOKIE, HeaderValue::from_str(name_value).unwrap());
-        let FlowLookup::Found { claims, .. } = flows.find(&headers, &params["state"], 1001) else {
-            panic!("flow not found");
-        };
-        assert_eq!(claims.return_to, "/x");
-        assert_eq!(
-            crypto::sha256_b64(claims.pkce_verifier.as_bytes()),
-            params["code_challenge"]
-        );
-        assert!(matches!(
-            flows.find(&headers, "another-state", 1001),
-            FlowLookup::Missing
-        ));
-        assert!(matches!(
-            flows.find(&headers, &params["state"], 1000 + 601),
-            FlowLookup::Expired { .. }
-        ));
-    }
-
-    #[test]
-    fn the_nonce_sent_is_the_one_the_flow_keeps_and_is_fresh_per_login() {
-        let config = SsoConfig::builder()
-            .api_key("sk_test")
-            .client_id("client_1")
-            .redirect_uri("https://app.test/auth/callback")
-            .session_secret(vec![3u8; 32])
-            .authorization_params(crate::config::AuthorizationParams::new().nonce())
-            .build()
-            .unwrap();
-        let flows = Flows::new(&config);
-        let selector = Selector::organization("org_1").unwrap();
-        let mut nonces = Vec::new();
-        for now in [1000, 1001] {
-            let response = flows.start(
-                &config,
-                &LoginParams::default(),
-                &selector,
-                &HeaderMap::new(),
-                now,
-            );
-            let location = response.headers()[header::LOCATION].to_str().unwrap();
-            let params: std::collections::HashMap<_, _> =
-                form_urlencoded::parse(location.split_once('?').unwrap().1.as_bytes())
-                    .into_owned()
-                    .collect();
-            let set_cookie = response.headers()[header::SET_COOKIE].to_str().unwrap();
-            let mut headers = HeaderMap::new();
-            let pair = set_cookie.split(';').next().unwrap();
-            headers.insert(header::COOKIE, HeaderValue::from_str(pair).unwrap());
-            let FlowLookup::Found { claims, .. } = flows.find(&headers, &params["state"], now)
-            else {
-                panic!("flow not found");
-            };
-            assert_eq!(params["nonce"].len(), 43);
-            assert_eq!(claims.nonce(), Some(params["nonce"].as_str()));
-            nonces.push(params["nonce"].clone());
-        }
-        assert_ne!(nonces[0], nonces[1], "a fresh nonce per login");
-
-        // Without `nonce()` none is sent or kept.
-        let plain = self::config();
-        let flows = Flows::new(&plain);
-        let response = flows.start(
-            &plain,
-            &LoginParams::default(),
-            &selector,
-            &HeaderMap::new(),
-            1000,
-        );
-        let location = response.headers()[header::LOCATION].to_str().unwrap();
-        assert!(!location.contains("nonce="), "{location}");
-    }
-
-    #[test]
-    fn the_state_is_compared_in_constant_time() {
-        let config = config();
-        let flows = Flows::new(&config);
-        let response = flows.start(
-            &config,
-            &LoginParams::default(),
-            &Selector::organization("org_1").unwrap(),
-            &HeaderMap::new(),
-            1000,
-        );
-        let location = response.headers()[header::LOCATION].to_str().unwrap();
-        let state = form_urlencoded::parse(location.split_once('?').unwrap().1.as_bytes())
-            .find(|(k, _)| k == "state")
-            .unwrap()
-            .1
-            .into_owned();
-        let set_cookie = response.headers()[header::SET_COOKIE].to_str().unwrap();
-        let value = set_cookie
-            .split(';')
-            .next()
-            .unwrap()
-            .split_once('=')
-            .unwrap()
-            .1;
-        // A near miss (last character changed) whose cookie name was made to match, so the
-        // lookup reaches the comparison of the signed state with the query's.
-        let mut near = state.clone().into_bytes();
-        *near.last_mut().unwrap() ^= 1;
-        let near = String::from_utf8(near).unwrap();
-        for (asked, found) in [(&near, false), (&state, true)] {
-            let mut headers = HeaderMap::new();
-            let cookie = format!("{}={value}", flows.cookie_for(asked));
-            headers.insert(header::COOKIE, HeaderValue::from_str(&cookie).unwrap());
-            crypto::COMPARED.with(|c| c.borrow_mut().clear());
-            let lookup = flows.find(&headers, asked, 1001);
-            assert_eq!(matches!(lookup, FlowLookup::Found { .. }), found);
-            assert!(found || matches!(lookup, FlowLookup::Invalid { .. }));
-            let compared = crypto::COMPARED.with(|c| c.borrow().clone());
-            assert!(
-                compared.contains(&(state.clone().into_bytes(), asked.clone().into_bytes())),
-                "the state comparison did not go through constant_time_eq"
-            );
-        }
-    }
-
-    /// Starts a login in a browser whose cookies are `jar` (`name=value` pairs) and applies the
-    /// response's `Set-Cookie` lines to it, as a browser would.
-    fn start_in_jar(
-        flows: &Flows,
-        config: &SsoConfig,
-        jar: &mut Vec<String>,
-        return_to: &str,
-        now: u64,
-    ) {
-        let mut headers = HeaderMap::new();
-        if !jar.is_empty() {
-            headers.insert(
-                header::COOKIE,
-                HeaderValue::from_str(&jar.join("; ")).unwrap(),
-            );
-        }
-        let login = LoginParams {
-            return_to: Some(return_to.to_owned()),
-            ..LoginParams::default()
-        };
-        let selector = Selector::provider("GoogleOAuth").unwrap();
-        let response = flows.start(config, &login, &selector, &headers, now);
-        for line in response.headers().get_all(header::SET_COOKIE) {
-            let (pair, _) = line.to_str().unwrap().split_once(';').unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            jar.retain(|c| !c.starts_with(&format!("{name}=")));
-            if !value.is_empty() {
-                jar.push(pair.to_owned());
-            }
-        }
-    }
-
-    #[test]
-    fn flow_cookies_are_capped() {
-        let config = config();
-        let flows = Flows::new(&config);
-        let mut jar = Vec::new();
-        for i in 0..10 {
-            start_in_jar(&flows, &config, &mut jar, "/", 1000 + i);
-            assert!(
-                jar.len() <= config.max_concurrent_logins,
-                "{} flow cookies",
-                jar.len()
-            );
-        }
-        assert_eq!(jar.len(), config.max_concurrent_logins);
-    }
-
-    #[test]
-    fn flow_cookies_stay_within_a_byte_budget() {
-        let config = config();
-        let flows = Flows::new(&config);
-        let long = format!("/{}", "r".repeat(MAX_RETURN_TO - 1));
-        let mut jar = Vec::new();
-        for i in 0..10 {
-            let return_to = if i % 3 == 0 { long.as_str() } else { "/" };
-            start_in_jar(&flows, &config, &mut jar, return_to, 1000 + i);
-            let bytes: usize = jar.iter().map(String::len).sum();
-            assert!(bytes <= MAX_FLOW_BYTES, "{bytes} bytes of flow cookies");
-            assert!(!jar.is_empty() && jar.len() <= config.max_concurrent_logins);
-        }
-    }
-}
+mod tests;
