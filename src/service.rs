@@ -200,6 +200,17 @@ where
             future: inner.call(request),
             outgoing: Outgoing::personal(set_cookie),
         },
+        // A store outage never blocks a public path: served as to an anonymous caller, the
+        // cookie left as it is (the session may well be valid).
+        Err(error) if !core.policy.is_protected(request.uri().path()) => {
+            tracing::warn!(%error, "session store unavailable; public path served anonymously");
+            request.extensions_mut().remove::<Profile>();
+            request.extensions_mut().remove::<Session>();
+            Deferred::Call {
+                future: inner.call(request),
+                outgoing: Outgoing::anonymous(),
+            }
+        }
         Ok(true) if !core.policy.is_protected(request.uri().path()) => {
             request.extensions_mut().remove::<Profile>();
             request.extensions_mut().remove::<Session>();

@@ -41,9 +41,10 @@ use record::Record;
 /// # Faults
 ///
 /// - **Redis down at start.** Until the view has been loaded once, the instance knows nothing
-///   of what other instances revoked, so it fails closed: requests with a session get `503`
-///   (requests without one, and public paths, are served as always). It connects as soon as
-///   Redis answers.
+///   of what other instances revoked, so it fails closed: requests with a session get `503` on
+///   a protected path; public paths are served to everyone (a caller with a session as an
+///   anonymous one), and requests without a session as always. It connects as soon as Redis
+///   answers.
 /// - **Redis down mid-run.** The layer keeps serving: sessions are checked against
 ///   the local view (what this instance knew when Redis went away, plus what it revoked since).
 ///   A revocation is enforced on this instance at once and written when Redis is back; other

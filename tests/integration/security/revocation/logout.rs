@@ -238,24 +238,74 @@ async fn v1_a_logout_the_store_cannot_record_says_so_and_still_clears_the_cookie
 }
 
 #[tokio::test]
-async fn a_store_that_is_down_refuses_signed_in_requests_and_leaves_anonymous_ones_alone() {
+async fn a_store_that_is_down_refuses_sessions_on_protected_paths_and_serves_public_ones_anonymously()
+ {
     let app = app::start(|b| b.session_store(Down)).await;
     let token = app
         .layer
         .issue_session_token(&crate::support::harness::alice())
         .unwrap();
-    let client = reqwest::Client::new();
-    {
-        for path in ["/api/me", "/public"] {
-            let response = Use::Bearer
-                .send(&client, &app.url(path), token.expose())
-                .await;
-            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{path}");
-            assert_eq!(renewed_cookie(&response), None);
-        }
-    }
+    let client = app.client();
+    // A session that cannot be checked is not let in where one is needed...
+    let me = Use::Bearer
+        .send(client, &app.url("/api/me"), token.expose())
+        .await;
+    assert_eq!(me.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(renewed_cookie(&me), None);
+    // ...and a store outage never blocks a public path: served as to an anonymous caller.
+    let public = Use::Bearer
+        .send(client, &app.url("/public"), token.expose())
+        .await;
+    assert_eq!(public.status(), StatusCode::OK);
+    assert_eq!(public.text().await.unwrap(), "public, anonymous");
     let public = client.get(app.url("/public")).send().await.unwrap();
     assert_eq!(public.text().await.unwrap(), "public, anonymous");
     let out = app.log_out(token.expose(), Use::Bearer).await;
     assert_eq!(out.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    // A browser's cookie, where only the revocation check fails: the sign-in completes, its
+    // landing page (protected) is a 503, a public page is served anonymously, and the cookie
+    // is neither renewed nor cleared there (the session may well be valid).
+    let app = app::start(|b| b.session_store(CannotCheck(MemoryStore::new()))).await;
+    let (hops, page, cookie) = app
+        .browse("/auth/login?login_hint=alice%40example.com")
+        .await;
+    assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE, "{hops:?}");
+    let cookie = cookie.expect("a session cookie");
+    let public = Use::Cookie
+        .send(app.client(), &app.url("/public"), &cookie)
+        .await;
+    assert_eq!(public.status(), StatusCode::OK);
+    assert_eq!(renewed_cookie(&public), None);
+    assert_eq!(public.text().await.unwrap(), "public, anonymous");
+    assert_eq!(
+        app.me(&cookie, Use::Cookie).await,
+        (StatusCode::SERVICE_UNAVAILABLE, None)
+    );
+}
+
+/// A store whose revocation check fails; the rest works.
+struct CannotCheck(MemoryStore);
+
+impl SessionStore for CannotCheck {
+    fn revoke(
+        &self,
+        what: Revocation,
+        at: SystemTime,
+        until: SystemTime,
+    ) -> BoxFuture<'_, Result<(), StoreError>> {
+        self.0.revoke(what, at, until)
+    }
+
+    fn is_revoked(&self, _: &SessionRef<'_>) -> BoxFuture<'_, Result<bool, StoreError>> {
+        Box::pin(std::future::ready(Err(StoreError::new("timed out"))))
+    }
+
+    fn consume_login_state(
+        &self,
+        id: &str,
+        until: SystemTime,
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+        self.0.consume_login_state(id, until)
+    }
 }

@@ -179,6 +179,10 @@ async fn v6_with_redis_down_at_start_sessions_fail_closed_and_public_paths_are_s
     let public = client.get(app.url("/public")).send().await.unwrap();
     assert_eq!(public.status(), StatusCode::OK);
     assert_eq!(public.text().await.unwrap(), "public, anonymous");
+    // A public path is served to a caller with a session too, as to an anonymous one.
+    let public = Use::Bearer.send(client, &app.url("/public"), token).await;
+    assert_eq!(public.status(), StatusCode::OK);
+    assert_eq!(public.text().await.unwrap(), "public, anonymous");
     // Signing in fails closed too, and quickly.
     let (hops, page, _) = app
         .browse("/auth/login?login_hint=alice%40example.com")
