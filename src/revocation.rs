@@ -60,13 +60,25 @@ impl Revocations {
         what: Revocation,
         by: &'static str,
     ) -> BoxFuture<'_, Result<(), StoreError>> {
+        self.revoke_as_of(what, None, by)
+    }
+
+    /// [`revoke_by`](Self::revoke_by) as of `at` (unix seconds; now if `None`, and never later
+    /// than now): revoking the same thing as of the same moment again changes nothing.
+    pub(crate) fn revoke_as_of(
+        &self,
+        what: Revocation,
+        at: Option<u64>,
+        by: &'static str,
+    ) -> BoxFuture<'_, Result<(), StoreError>> {
         if what.id().is_empty() {
             return Box::pin(std::future::ready(Err(StoreError::new(
                 "nothing to revoke: the id is empty",
             ))));
         }
         audit(&what, by);
-        let at = self.now();
+        let now = self.now();
+        let at = at.map_or(now, |at| from_unix_seconds(at).min(now));
         self.store.revoke(what, at, self.end_of(at))
     }
 

@@ -1,9 +1,11 @@
 //! `POST {base_path}/webhooks/workos` (when turned on): WorkOS events that end sessions.
 //!
-//! The body is read (bounded), the signature checked (see [`crate::webhook`]), the event id
-//! marked seen in the store (a replay, even a freshly signed one, changes nothing), and a
-//! connection deactivated or deleted, or an organization deleted, is revoked through the
-//! store, so every instance refuses its sessions. Answers:
+//! The body is read (bounded), the signature checked (see [`crate::webhook`]), a connection
+//! deactivated or deleted, or an organization deleted, is revoked through the store as of the
+//! event's `created_at` (so every instance refuses its sessions, and revoking it again on a
+//! redelivery changes nothing), and then the event id is marked seen in the store (a replay,
+//! even a freshly signed one, is answered `replayed`). A delivery whose revocation failed is
+//! not marked: WorkOS delivers it again, and that delivery revokes. Answers:
 //!
 //! | what | answer |
 //! |---|---|
@@ -11,7 +13,7 @@
 //! | no or malformed `WorkOS-Signature`, or a body that is no event | `400` |
 //! | a signature that does not match, or a timestamp outside the tolerance | `401` |
 //! | a body over the bound | `413` |
-//! | the store cannot record it | `503` (WorkOS delivers it again) |
+//! | the store cannot record it | `503` (WorkOS delivers it again, and that delivery counts) |
 //! | otherwise | `200` with `{"status": "revoked" \| "ignored" \| "replayed"}` |
 
 use std::sync::Arc;
@@ -88,23 +90,47 @@ async fn handle(
     };
     // Seen until its signature is too old to be taken again.
     let until = timestamp / 1000 + webhooks.tolerance.as_secs() + 1;
-    match core.revocations.consume_event(&event.id, until).await {
-        Ok(true) => {}
-        Ok(false) => {
-            tracing::info!(event = kind, event_id = %event.id, "webhook event replayed; ignored");
-            return ok("replayed");
-        }
-        Err(error) => return unavailable(&error),
-    }
-    let Some(what) = revocation else {
-        tracing::debug!(event = kind, event_id = %event.id, "webhook event ignored");
-        return ok("ignored");
+    let seen = || core.revocations.consume_event(&event.id, until);
+    let replayed = || {
+        tracing::info!(event = kind, event_id = %event.id, "webhook event replayed; ignored");
+        ok("replayed")
     };
-    match core.revocations.revoke_by(what, "webhook").await {
-        Ok(()) => {
+    let Some(what) = revocation else {
+        return match seen().await {
+            Ok(true) => {
+                tracing::debug!(event = kind, event_id = %event.id, "webhook event ignored");
+                ok("ignored")
+            }
+            Ok(false) => replayed(),
+            Err(error) => unavailable(&error),
+        };
+    };
+    // Revoked as of the event's creation, so every delivery of it revokes the very same: it is
+    // revoked first and marked seen after, and a delivery whose revocation failed leaves the
+    // id free for WorkOS's next one. An event without a readable `created_at` (WorkOS always
+    // sends one) is revoked as of now, so it is marked first: a replay must not end sessions
+    // signed in since.
+    let as_of = event.created_at();
+    if as_of.is_none() {
+        match seen().await {
+            Ok(true) => {}
+            Ok(false) => return replayed(),
+            Err(error) => return unavailable(&error),
+        }
+    }
+    if let Err(error) = core.revocations.revoke_as_of(what, as_of, "webhook").await {
+        return unavailable(&error);
+    }
+    let first = match as_of {
+        Some(_) => seen().await,
+        None => Ok(true),
+    };
+    match first {
+        Ok(true) => {
             tracing::info!(event = kind, event_id = %event.id, "webhook event ended sessions");
             ok("revoked")
         }
+        Ok(false) => replayed(),
         Err(error) => unavailable(&error),
     }
 }

@@ -237,7 +237,7 @@ async fn v8_a_webhook_received_by_one_instance_ends_the_sessions_on_every_other(
     let token = a.sign_in("login_hint=alice%40example.com").await;
     assert!(b.opens(&token, Use::Cookie).await);
     let workos = MockWorkOs::start().await.unwrap();
-    let event = WebhookEvent::connection_deleted("conn_01ACMEOKTA");
+    let event = WebhookEvent::connection_deleted("conn_01ACMEOKTA").with_created_at(a.now() * 1000);
     let url = |app: &App| app.url("/auth/webhooks/workos");
     // Signed on the apps' clocks, which stand still: the wall clock may have left the window.
     let answer = workos

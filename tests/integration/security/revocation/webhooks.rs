@@ -3,10 +3,14 @@
 //! delivery without a valid, fresh signature is refused and changes nothing; a replayed event
 //! changes nothing; bodies are bounded; the route is off unless configured.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
 
 use reqwest::StatusCode;
 use serde_json::Value;
+use tower_workos_sso::store::{
+    BoxFuture, MemoryStore, Revocation, SessionRef, SessionStore, StoreError,
+};
 use tower_workos_sso::testkit::{MockWorkOs, WebhookEvent};
 
 use super::app::{self, App, Use};
@@ -19,7 +23,8 @@ async fn start() -> App {
 }
 
 /// The app's clock in unix milliseconds: it stands still between `advance` calls, so a
-/// signature made from the wall clock could drift out of the window on a slow machine.
+/// signature made from the wall clock could drift out of the window on a slow machine, and an
+/// event created on the wall clock could seem created after a later sign-in.
 fn now_ms(app: &App) -> u64 {
     app.now() * 1000
 }
@@ -58,6 +63,7 @@ async fn h1_a_deleted_or_deactivated_connection_or_deleted_organization_ends_its
         WebhookEvent::organization_deleted("org_01ACME"),
     ] {
         let app = start().await;
+        let event = event.with_created_at(now_ms(&app));
         let token = app.sign_in("login_hint=alice%40example.com").await;
         // Another tenant's event, and an event that ends nothing, leave the session alone.
         for other in [
@@ -96,7 +102,7 @@ async fn h1_a_deleted_or_deactivated_connection_or_deleted_organization_ends_its
 async fn h2_a_delivery_without_a_valid_fresh_signature_is_refused_and_changes_nothing() {
     let app = start().await;
     let token = app.sign_in("login_hint=alice%40example.com").await;
-    let event = WebhookEvent::connection_deleted("conn_01ACMEOKTA");
+    let event = WebhookEvent::connection_deleted("conn_01ACMEOKTA").with_created_at(now_ms(&app));
     let body = event.body();
     let now = now_ms(&app);
     let good = event.signature(SECRET, now);
@@ -178,7 +184,7 @@ fn hmac_signature(secret: &[u8], t: u64, body: &[u8]) -> String {
 async fn h3_a_replayed_event_changes_nothing_even_signed_anew() {
     let app = start().await;
     let first = app.sign_in("login_hint=alice%40example.com").await;
-    let event = WebhookEvent::connection_deleted("conn_01ACMEOKTA");
+    let event = WebhookEvent::connection_deleted("conn_01ACMEOKTA").with_created_at(now_ms(&app));
     let (status, _) = send(&app, &event, SECRET).await;
     assert_eq!(status, StatusCode::OK);
     assert!(!app.opens(&first, Use::Cookie).await);
@@ -239,4 +245,69 @@ async fn h4_the_route_is_off_by_default_post_only_and_its_body_bounded() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+}
+
+/// A memory store whose first revocation fails, as a store briefly down would.
+struct FailsOnce {
+    store: MemoryStore,
+    failed: AtomicBool,
+}
+
+impl SessionStore for FailsOnce {
+    fn revoke(
+        &self,
+        what: Revocation,
+        at: SystemTime,
+        until: SystemTime,
+    ) -> BoxFuture<'_, Result<(), StoreError>> {
+        if !self.failed.swap(true, Ordering::SeqCst) {
+            return Box::pin(std::future::ready(Err(StoreError::new("timed out"))));
+        }
+        self.store.revoke(what, at, until)
+    }
+
+    fn is_revoked(&self, session: &SessionRef<'_>) -> BoxFuture<'_, Result<bool, StoreError>> {
+        self.store.is_revoked(session)
+    }
+
+    fn is_revoked_now(&self, session: &SessionRef<'_>) -> Option<Result<bool, StoreError>> {
+        self.store.is_revoked_now(session)
+    }
+
+    fn consume_login_state(
+        &self,
+        id: &str,
+        until: SystemTime,
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+        self.store.consume_login_state(id, until)
+    }
+}
+
+#[tokio::test]
+async fn h3_an_event_the_store_could_not_revoke_is_revoked_when_delivered_again() {
+    let store = FailsOnce {
+        store: MemoryStore::new(),
+        failed: AtomicBool::new(false),
+    };
+    let app = app::start(|b| b.workos_webhooks(SECRET).session_store(store)).await;
+    let token = app.sign_in("login_hint=alice%40example.com").await;
+    let event = WebhookEvent::connection_deleted("conn_01ACMEOKTA").with_created_at(now_ms(&app));
+    // Not recorded: a 503, so WorkOS delivers it again; nothing changed.
+    let (status, _) = send(&app, &event, SECRET).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(app.opens(&token, Use::Cookie).await);
+    // The next delivery is no replay: it revokes.
+    app.advance(Duration::from_secs(30));
+    let (status, answer) = send(&app, &event, SECRET).await;
+    assert_eq!(
+        (status, &answer["status"]),
+        (StatusCode::OK, &"revoked".into())
+    );
+    assert!(!app.opens(&token, Use::Cookie).await);
+    // And one after that is.
+    let (status, answer) = send(&app, &event, SECRET).await;
+    assert_eq!(
+        (status, &answer["status"]),
+        (StatusCode::OK, &"replayed".into())
+    );
 }
