@@ -396,8 +396,11 @@ impl SessionStore for RedisStore {
         let key = format!("{}{id}", self.shared.state_prefix);
         let shared = &self.shared;
         Box::pin(async move {
+            // Nothing can be recorded for it, so it is refused rather than taken as new.
             let Ok(until_ms) = until.duration_since(UNIX_EPOCH).map(|d| d.as_millis()) else {
-                return Ok(true);
+                return Err(StoreError::new(
+                    "redis store: a login state ending before the epoch",
+                ));
             };
             let reply: Option<String> = shared
                 .query("login state", |mut connection| async move {
@@ -486,6 +489,16 @@ mod tests {
             .is_revoked_now(&session)
             .expect("answered from the view");
         assert!(answer.unwrap_err().to_string().contains("not loaded yet"));
+    }
+
+    #[tokio::test]
+    async fn a_login_state_ending_before_the_epoch_is_refused_not_taken() {
+        // Nothing could be recorded for it, so it must not count as used for the first time.
+        let store = RedisStore::new("redis://127.0.0.1:1/0").unwrap();
+        let before = UNIX_EPOCH - Duration::from_secs(1);
+        let answer = store.consume_login_state("flow", before).await;
+        let error = answer.expect_err("fails closed").to_string();
+        assert!(error.contains("before the epoch"), "{error}");
     }
 
     #[test]
