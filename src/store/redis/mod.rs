@@ -62,8 +62,9 @@ use record::Record;
 ///   command made while the store reconnects waits for the connection within that deadline;
 ///   while the last attempt to connect failed, it fails at once.
 /// - **Too much to hold.** When Redis holds more live revocations than the view may
-///   ([`RedisStoreBuilder::max_revocations`]), the instance cannot enforce them all, so it
-///   fails closed: sessions get `503` until the view fits again.
+///   ([`RedisStoreBuilder::max_revocations`], counted per key: a session, user, organization or
+///   connection revoked again is still one), the instance cannot enforce them all, so it fails
+///   closed: sessions get `503` until the view fits again.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {

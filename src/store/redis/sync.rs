@@ -3,6 +3,7 @@
 //! through several health checks, start over with a backoff capped at one second. It holds the
 //! store weakly and ends soon after the store is dropped.
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
@@ -37,6 +38,9 @@ const MAX_MISSES: u32 = 3;
 
 /// How many records one pipeline writes back.
 const CHUNK: usize = 500;
+
+/// How many members one reload command reads at most.
+const PAGE: usize = 10_000;
 
 pub(super) async fn run(store: Weak<Shared>) {
     let mut backoff = FIRST_BACKOFF;
@@ -163,29 +167,58 @@ async fn write_back(
 }
 
 /// Loads every live record into the view; marks the view overflowing if they do not fit.
+///
+/// A key revoked again at another moment is another member of the set, so the set may hold
+/// more members than keys: what must fit is the keys. Members are read in pages ordered by
+/// `until`, each starting at the last page's `until` (an offset would skip members when
+/// expired ones are dropped meanwhile), until the set ends or there are more keys than fit.
 async fn reload(shared: &Shared, connection: &mut MultiplexedConnection) -> Result<(), StoreError> {
-    let limit = shared.options.max_revocations + 1;
-    let mut command = redis::cmd("ZRANGEBYSCORE");
-    command
-        .arg(&shared.revocations_key)
-        .arg(format!("({}", unix_now()))
-        .arg("+inf")
-        .arg("WITHSCORES")
-        .arg("LIMIT")
-        .arg(0)
-        .arg(limit);
-    let records: Vec<(String, u64)> =
-        timed(shared, "reload", command.query_async(connection)).await?;
-    let mut fits = records.len() < limit;
-    for (member, until) in &records {
-        if let Some(record) = Record::from_member(member, *until) {
-            fits &= apply(shared, record);
+    let max = shared.options.max_revocations;
+    let page = max.saturating_add(1).min(PAGE);
+    let mut keys = HashSet::new();
+    let mut fits = true;
+    // The next page: members scored from `from` on, past the first `skip` of them.
+    let (mut from, mut skip) = (format!("({}", unix_now()), 0);
+    loop {
+        let mut command = redis::cmd("ZRANGEBYSCORE");
+        command
+            .arg(&shared.revocations_key)
+            .arg(&from)
+            .arg("+inf")
+            .arg("WITHSCORES")
+            .arg("LIMIT")
+            .arg(skip)
+            .arg(page);
+        let records: Vec<(String, u64)> =
+            timed(shared, "reload", command.query_async(connection)).await?;
+        for (member, until) in &records {
+            if let Some(record) = Record::from_member(member, *until) {
+                keys.insert(record.what.clone());
+                fits &= apply(shared, record);
+            }
+        }
+        fits &= keys.len() <= max;
+        let Some(&(_, last)) = records.last() else {
+            break;
+        };
+        if records.len() < page || !fits {
+            break;
+        }
+        let same = records
+            .iter()
+            .rev()
+            .take_while(|(_, until)| *until == last)
+            .count();
+        if from == last.to_string() {
+            skip += same;
+        } else {
+            (from, skip) = (last.to_string(), same);
         }
     }
     let was = shared.overflow.swap(!fits, Ordering::SeqCst);
     if !fits && !was {
         tracing::error!(
-            max = shared.options.max_revocations,
+            max,
             "redis holds more live revocations than the local view may: refusing sessions"
         );
     }

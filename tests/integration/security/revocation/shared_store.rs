@@ -4,10 +4,10 @@
 //! mid-run, restarted empty or slow never lets a revoked session back in for long, never
 //! blocks public paths, never holds a request, and login states fail closed.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::StatusCode;
-use tower_workos_sso::store::{RedisStore, SessionStore};
+use tower_workos_sso::store::{RedisStore, Revocation, SessionRef, SessionStore};
 use tower_workos_sso::testkit::{MockWorkOs, WebhookEvent};
 
 use super::app::{self, App, Use};
@@ -319,4 +319,46 @@ async fn v7_a_query_made_while_the_store_reconnects_waits_for_it() {
     assert!(first.is_pending(), "answered at once: {first:?}");
     assert!(query.await.unwrap(), "answered once reconnected");
     assert!(store.is_connected());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v4_a_key_revoked_again_counts_once_against_max_revocations() {
+    let redis = RedisServer::start().await;
+    let bounded = |max: usize| {
+        RedisStore::builder(&redis.tcp_url())
+            .timeout(STORE_TIMEOUT)
+            .max_revocations(max)
+            .start()
+            .unwrap()
+    };
+    let one = bounded(2);
+    assert!(one.wait_connected(HANG).await);
+    let now = SystemTime::now();
+    let until = now + Duration::from_secs(3600);
+    let alice = Revocation::User("prof_01ALICE".into());
+    // One user revoked at three moments: one key, three records in Redis.
+    for back in [3, 2, 1] {
+        let at = now - Duration::from_secs(back);
+        one.revoke(alice.clone(), at, until).await.unwrap();
+    }
+    let key = "tower-workos-sso:revocations";
+    assert_eq!(redis.command(&["ZCARD", key]).await, ":3");
+    // Another instance loads them: one revocation, which a view of two holds.
+    let two = bounded(2);
+    assert!(two.wait_connected(HANG).await);
+    let signed_in = now - Duration::from_secs(10);
+    let session = |sid, user| SessionRef::new(sid, user, signed_in);
+    let answer = |store: &RedisStore, sid, user| store.is_revoked_now(&session(sid, user)).unwrap();
+    assert!(answer(&two, "sid-1", "prof_01ALICE").unwrap());
+    assert!(!answer(&two, "sid-2", "prof_01BOB").unwrap());
+    // Three keys do not fit in two: such a view fails closed.
+    let wide = bounded(10);
+    assert!(wide.wait_connected(HANG).await);
+    for other in ["prof_01BOB", "prof_01CAROL"] {
+        let other = Revocation::User(other.into());
+        wide.revoke(other, now, until).await.unwrap();
+    }
+    let three = bounded(2);
+    assert!(three.wait_connected(HANG).await);
+    assert!(answer(&three, "sid-2", "prof_01DAVE").is_err());
 }
