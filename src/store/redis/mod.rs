@@ -38,6 +38,13 @@ use record::Record;
 ///   empty, is forgotten), announces a reload if that added anything, and reloads every live
 ///   record: a message missed while disconnected is never lost.
 ///
+/// # Redis 7.0 or later
+///
+/// The store's writes use `EXPIREAT … NX` and `GT`, which came in Redis 7.0 (Valkey has them
+/// too). At connect it reads the server's version (`INFO server`): an older Redis is refused
+/// with an error naming its version, logged at each attempt, and the store stays unconnected,
+/// failing closed as with Redis down, rather than failing every write in silence.
+///
 /// # Faults
 ///
 /// - **Redis down at start.** Until the view has been loaded once, the instance knows nothing

@@ -107,6 +107,15 @@ async fn connect(shared: &Shared) -> Result<(PubSubSink, PubSubStream), StoreErr
         client.get_multiplexed_async_connection_with_config(&config),
     )
     .await?;
+    let info: String = timed(
+        shared,
+        "connect",
+        redis::cmd("INFO")
+            .arg("server")
+            .query_async(&mut connection),
+    )
+    .await?;
+    supported(&info)?;
     let mut pubsub = timed(shared, "connect", client.get_async_pubsub()).await?;
     // Subscribed before reloading, so nothing published in between is missed.
     timed(
@@ -122,6 +131,31 @@ async fn connect(shared: &Shared) -> Result<(PubSubSink, PubSubStream), StoreErr
         *held = Some(connection);
     }
     Ok(pubsub.split())
+}
+
+/// The oldest Redis the store works with: its writes use `EXPIREAT … NX` and `GT` (7.0).
+const OLDEST: (u32, u32) = (7, 0);
+
+/// Whether the server that answered `INFO server` with `info` is one the store works with:
+/// an older one would refuse every write, so it is refused here, with its version. A server
+/// that names no version (a compatible one) is given the benefit of the doubt.
+fn supported(info: &str) -> Result<(), StoreError> {
+    let Some(version) = info
+        .lines()
+        .find_map(|line| line.strip_prefix("redis_version:"))
+    else {
+        return Ok(());
+    };
+    let mut parts = version.trim().split('.').map(str::parse::<u32>);
+    let (Some(Ok(major)), Some(Ok(minor))) = (parts.next(), parts.next()) else {
+        return Ok(());
+    };
+    if (major, minor) >= OLDEST {
+        return Ok(());
+    }
+    Err(StoreError::new(format!(
+        "Redis {major}.{minor} is too old: the store needs Redis 7.0 or later (EXPIREAT NX/GT)"
+    )))
 }
 
 /// Writes every live record of the view to Redis (an outage's revocations, or what a Redis
@@ -362,5 +396,36 @@ fn reloaded(result: Result<(), StoreError>) -> Checked {
         Checked::Healthy
     } else {
         Checked::Late
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redis_older_than_7_is_refused_with_its_version() {
+        let info = |version: &str| {
+            format!("# Server\r\nredis_version:{version}\r\nredis_mode:standalone\r\n")
+        };
+        for fine in ["7.0.0", "7.0.15", "7.2.4", "8.0.2", "10.1"] {
+            assert!(supported(&info(fine)).is_ok(), "{fine}");
+        }
+        for old in ["6.2.14", "5.0.7", "6.0"] {
+            let error = supported(&info(old)).unwrap_err().to_string();
+            assert!(
+                error.contains("too old") && error.contains("7.0 or later"),
+                "{error}"
+            );
+            assert!(error.contains(&old[..3]), "{error}");
+        }
+        // A server that does not say, or says something else: not refused here.
+        for unknown in [
+            "",
+            "# Server\r\nvalkey_version:8.0.1\r\n",
+            "redis_version:x.y",
+        ] {
+            assert!(supported(unknown).is_ok(), "{unknown}");
+        }
     }
 }
