@@ -1,12 +1,13 @@
-//! SECURITY.md V4-V7: several instances share one truth through `RedisStore`, against a real
-//! `redis-server` of each test's own. A revocation on one instance is enforced by every other
-//! within a second; a login state is used once across instances; Redis down at start, down
+//! SECURITY.md V4-V8: several instances share one truth through `RedisStore`, against a real
+//! `redis-server` of each test's own. A revocation on one instance (a logout, a user, an
+//! organization) is enforced by every other within a second; a login state is used once across instances; Redis down at start, down
 //! mid-run, restarted empty or slow never lets a revoked session back in for long, never
 //! blocks public paths, never holds a request, and login states fail closed.
 
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::StatusCode;
+use tower_workos_sso::Profile;
 use tower_workos_sso::store::{RedisStore, Revocation, SessionRef, SessionStore};
 use tower_workos_sso::testkit::{MockWorkOs, WebhookEvent};
 
@@ -361,4 +362,56 @@ async fn v4_a_key_revoked_again_counts_once_against_max_revocations() {
     let three = bounded(2);
     assert!(three.wait_connected(HANG).await);
     assert!(answer(&three, "sid-2", "prof_01DAVE").is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v4_a_user_or_an_organization_revoked_on_one_instance_is_refused_on_every_other_within_a_second()
+ {
+    let redis = RedisServer::start().await;
+    let (a, _store_a) = instance(&redis.tcp_url()).await;
+    let (b, _store_b) = instance(&redis.tcp_url()).await;
+    let (c, _store_c) = instance(&redis.tcp_url()).await;
+    // Alice and Bob of Acme signed in on A; Carol of Globex holds a token minted on A.
+    let alice = a.sign_in("login_hint=alice%40example.com").await;
+    let bob = a.sign_in("login_hint=bob%40example.com").await;
+    let carol = Profile::new("prof_01CAROL", "carol@globex.test").with_organization("org_01GLOBEX");
+    let carol = a.layer.issue_session_token(&carol).unwrap();
+    let carol = carol.expose();
+    for app in [&a, &b, &c] {
+        assert!(app.opens(&alice, Use::Cookie).await, "{}", app.base);
+        assert!(app.opens(&bob, Use::Bearer).await, "{}", app.base);
+        assert!(app.opens(carol, Use::Bearer).await, "{}", app.base);
+    }
+
+    // A user, revoked on B: refused there at once, on A and C within a second; Bob untouched.
+    b.layer.revoke_user("prof_01ALICE").await.unwrap();
+    assert!(!b.opens(&alice, Use::Bearer).await);
+    for app in [&a, &c] {
+        let took = refused_within(app, &alice, WITHIN).await;
+        eprintln!("the user's revocation reached {} in {took:?}", app.base);
+        assert!(app.opens(&bob, Use::Cookie).await, "{}", app.base);
+    }
+
+    // An organization, revoked on C: refused there at once, on A and B within a second; Carol
+    // (another organization) untouched.
+    c.layer.revoke_organization("org_01ACME").await.unwrap();
+    assert!(!c.opens(&bob, Use::Bearer).await);
+    for app in [&a, &b] {
+        let took = refused_within(app, &bob, WITHIN).await;
+        eprintln!(
+            "the organization's revocation reached {} in {took:?}",
+            app.base
+        );
+        assert!(app.opens(carol, Use::Bearer).await, "{}", app.base);
+    }
+
+    // A sign-in after both (a second past the latest instance's clock) works everywhere.
+    let later = [&a, &b, &c].iter().map(|app| app.now()).max().unwrap() + 1;
+    for app in [&a, &b, &c] {
+        app.advance_to(later);
+    }
+    let again = a.sign_in("login_hint=alice%40example.com").await;
+    for app in [&b, &c] {
+        assert!(app.opens(&again, Use::Cookie).await, "{}", app.base);
+    }
 }
