@@ -1,6 +1,8 @@
 //! The metrics the README names, counted as a real app over HTTP on 127.0.0.1 produces them:
-//! a sign-in, sessions verified and refused, a logout, WorkOS calls with their latency, a
-//! WorkOS error at the callback, webhook deliveries; and nothing at all for anonymous requests.
+//! a sign-in, sessions verified (cookie and bearer) and refused, a logout, WorkOS calls with
+//! their latency and outcome (ok and failed), a WorkOS error at the callback, webhook
+//! deliveries, a store that is down, and a `RedisStore`'s health against a real
+//! `redis-server`; and nothing at all for anonymous requests.
 //!
 //! Its own test binary: it installs a process-wide recorder, which would count other tests'
 //! requests in the shared binary.
@@ -14,8 +16,16 @@ use axum::routing::get;
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::{Client, StatusCode};
-use tower_workos_sso::testkit::{MockWorkOs, WebhookEvent};
-use tower_workos_sso::{Profile, Selector, SsoConfig, SsoLayer};
+use std::time::SystemTime;
+use tower_workos_sso::store::{BoxFuture, Revocation, SessionRef, SessionStore, StoreError};
+use tower_workos_sso::testkit::{Endpoint, Fault, MockWorkOs, WebhookEvent};
+use tower_workos_sso::{Profile, Selector, SsoConfig, SsoConfigBuilder, SsoLayer};
+
+/// The integration tests' `redis-server` helper; this binary uses part of it.
+#[cfg(feature = "redis")]
+#[allow(dead_code)]
+#[path = "integration/support/redis.rs"]
+mod redis_server;
 
 /// Every series by name and labels (`name{a=x,b=y}`): a counter's total, or a histogram's
 /// number of samples.
@@ -104,13 +114,7 @@ async fn the_documented_metrics_count_what_happened_and_anonymous_requests_count
     let workos = MockWorkOs::start().await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let config = SsoConfig::builder()
-        .api_key(workos.api_key())
-        .client_id(workos.client_id())
-        .api_base_url(workos.base_url())
-        .redirect_uri(format!("{base}/auth/callback"))
-        .session_secret(SECRET.to_vec())
-        .default_selector(Selector::organization("org_01ACME").unwrap())
+    let config = app_config(&workos, &base)
         .public_paths(["/public"])
         .workos_webhooks(WEBHOOK_SECRET)
         .build()
@@ -161,6 +165,19 @@ async fn the_documented_metrics_count_what_happened_and_anonymous_requests_count
         1
     );
 
+    // The same session as a bearer token, as an API client sends it.
+    let api = plain
+        .get(url("/"))
+        .bearer_auth(session_cookie(&jar, &base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), StatusCode::OK);
+    assert_eq!(
+        counts.get("workos_sso_sessions_verified_total{source=bearer}"),
+        1
+    );
+
     // A token that does not verify.
     let bad = plain
         .get(url("/"))
@@ -193,6 +210,32 @@ async fn the_documented_metrics_count_what_happened_and_anonymous_requests_count
     assert_eq!(
         counts.get("workos_sso_logins_refused_total{reason=idp_error}"),
         2
+    );
+
+    // WorkOS failing the code exchange: the call is counted and timed by its outcome.
+    workos.set_fault(Endpoint::Token, Some(Fault::status(500)));
+    let failed = fresh_browser()
+        .get(url("/auth/login?login_hint=bob%40example.com"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert!(failed.status().is_server_error(), "{}", failed.status());
+    workos.set_fault(Endpoint::Token, None);
+    let failed_call = "{call=token,outcome=server_error}";
+    assert_eq!(
+        counts.get(&format!("workos_sso_workos_requests_total{failed_call}")),
+        1
+    );
+    assert_eq!(
+        counts.get(&format!(
+            "workos_sso_workos_request_duration_seconds{failed_call}"
+        )),
+        1
+    );
+    assert_eq!(
+        counts.get("workos_sso_logins_refused_total{reason=exchange_failed}"),
+        1
     );
 
     // A webhook refused, then one that revokes.
@@ -250,6 +293,153 @@ async fn the_documented_metrics_count_what_happened_and_anonymous_requests_count
         1
     );
     server.abort();
+
+    // A store that is down: a session on a protected path is refused for it, a logout cannot
+    // record its revocation, a callback cannot use its login state.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let url = |path: &str| format!("{base}{path}");
+    let sso = SsoLayer::new(
+        app_config(&workos, &base)
+            .session_store(Down)
+            .build()
+            .unwrap(),
+    );
+    let app = Router::new()
+        .route("/", get(|p: Profile| async move { p.email.clone() }))
+        .layer(sso.clone());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let alice = Profile::new("prof_01ALICE", "alice@example.com").with_organization("org_01ACME");
+    let token = sso.issue_session_token(&alice).unwrap();
+    let refused = plain
+        .get(url("/"))
+        .bearer_auth(token.expose())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        counts.get("workos_sso_sessions_refused_total{reason=store_unavailable}"),
+        1
+    );
+    let out = once
+        .post(url("/auth/logout"))
+        .header("origin", &base)
+        .bearer_auth(token.expose())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(counts.get("workos_sso_store_errors_total{op=revoke}"), 1);
+    let login = fresh_browser()
+        .get(url("/auth/login?login_hint=alice%40example.com"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        counts.get("workos_sso_store_errors_total{op=login_state}"),
+        1
+    );
+    assert_eq!(
+        counts.get("workos_sso_logins_refused_total{reason=store_unavailable}"),
+        1
+    );
+    server.abort();
+
+    #[cfg(feature = "redis")]
+    redis_health(&counts).await;
+}
+
+/// `workos_sso_store_connected` follows a `RedisStore`'s connection to a real `redis-server`,
+/// and a failed connection attempt counts as a store error.
+#[cfg(feature = "redis")]
+async fn redis_health(counts: &Counts) {
+    use std::time::{Duration, Instant};
+    use tower_workos_sso::store::RedisStore;
+
+    /// Waits until `series` reads `value`, polling; panics after ten seconds.
+    async fn reaches(counts: &Counts, series: &str, value: impl Fn(u64) -> bool) {
+        let (start, mut every) = (
+            Instant::now(),
+            tokio::time::interval(Duration::from_millis(5)),
+        );
+        while !value(counts.get(series)) {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{series}: {}",
+                counts.get(series)
+            );
+            every.tick().await;
+        }
+    }
+
+    let mut redis = redis_server::RedisServer::start().await;
+    let store = RedisStore::builder(&redis.url())
+        .timeout(Duration::from_secs(2))
+        .start()
+        .unwrap();
+    assert!(store.wait_connected(Duration::from_secs(10)).await);
+    reaches(counts, "workos_sso_store_connected{}", |up| up == 1).await;
+    let errors = counts.get("workos_sso_store_errors_total{op=connect}");
+    redis.kill();
+    reaches(counts, "workos_sso_store_connected{}", |up| up == 0).await;
+    reaches(counts, "workos_sso_store_errors_total{op=connect}", |n| {
+        n > errors
+    })
+    .await;
+}
+
+/// A browser that keeps cookies and follows redirects.
+fn fresh_browser() -> Client {
+    Client::builder()
+        .cookie_provider(Arc::new(Jar::default()))
+        .build()
+        .unwrap()
+}
+
+/// A store that is down: every call fails.
+struct Down;
+
+impl SessionStore for Down {
+    fn revoke(
+        &self,
+        _: Revocation,
+        _: SystemTime,
+        _: SystemTime,
+    ) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(std::future::ready(Err(StoreError::new(
+            "connection refused",
+        ))))
+    }
+
+    fn is_revoked(&self, _: &SessionRef<'_>) -> BoxFuture<'_, Result<bool, StoreError>> {
+        Box::pin(std::future::ready(Err(StoreError::new(
+            "connection refused",
+        ))))
+    }
+
+    fn consume_login_state(
+        &self,
+        _: &str,
+        _: SystemTime,
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+        Box::pin(std::future::ready(Err(StoreError::new(
+            "connection refused",
+        ))))
+    }
+}
+
+/// The app at `base`, against the fake `workos`.
+fn app_config(workos: &MockWorkOs, base: &str) -> SsoConfigBuilder {
+    SsoConfig::builder()
+        .api_key(workos.api_key())
+        .client_id(workos.client_id())
+        .api_base_url(workos.base_url())
+        .redirect_uri(format!("{base}/auth/callback"))
+        .session_secret(SECRET.to_vec())
+        .default_selector(Selector::organization("org_01ACME").unwrap())
 }
 
 /// The session cookie `jar` holds for `base`.
