@@ -1,7 +1,8 @@
 //! SECURITY.md C2, the tracing half: everything logged at TRACE level, by every target (the
 //! crate, reqwest, hyper, axum, the fake), during sign-ins, failed sign-ins, session use,
-//! logout (local and at the IdP), Admin Portal links and the Connections API, holds no API
-//! key, code, state, PKCE verifier, token, logout token, portal link or cookie value; and the
+//! logout (local and at the IdP), Admin Portal links, the Connections API and WorkOS webhook
+//! deliveries (signed, wrongly signed, garbled), holds no API key, code, state, PKCE verifier,
+//! token, logout token, portal link, cookie value, webhook secret or signature; and the
 //! operator hints for WorkOS's errors are there.
 //!
 //! Its own test binary: it installs a process-wide subscriber (and the `log` bridge, which is
@@ -19,9 +20,12 @@ use reqwest::cookie::{CookieStore, Jar};
 use reqwest::{Client, Response, Url};
 use serde_json::json;
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 use tower_workos_sso::client::{ListConnections, PortalIntent};
 use tower_workos_sso::store::MemoryStore;
-use tower_workos_sso::testkit::{Endpoint, Fault, MockWorkOs, Seed, SeedConnection, SeedUser};
+use tower_workos_sso::testkit::{
+    Endpoint, Fault, MockWorkOs, Seed, SeedConnection, SeedUser, WebhookEvent,
+};
 use tower_workos_sso::{Profile, Selector, SsoConfig, SsoLayer};
 
 static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
@@ -41,6 +45,7 @@ impl Write for Capture {
 
 const SESSION_SECRET: &[u8] = b"logs-test-session-secret-0123456789abcdef";
 const ACCESS_TOKEN: &str = "wos-access-token-LOGS-MARKER-0123456789";
+const WEBHOOK_SECRET: &[u8] = b"whsec_logs_test_endpoint_secret";
 
 /// Everything secret the test saw go by.
 #[derive(Default)]
@@ -167,6 +172,7 @@ fn start_server() -> (String, Arc<MockWorkOs>, tokio::sync::oneshot::Sender<()>)
                     .workos_timeouts(Duration::from_millis(500), Duration::from_millis(500))
                     .allowed_organizations(["org_01INITECH"])
                     .idp_logout(true)
+                    .workos_webhooks(WEBHOOK_SECRET)
                     .build()
                     .unwrap();
                 let sso = SsoLayer::new(config);
@@ -433,6 +439,42 @@ async fn no_secret_code_state_verifier_token_or_cookie_appears_in_trace_logs() {
         .get(&url("/auth/callback?error=organization_invalid"))
         .await;
     assert_eq!(no_connection.status(), 400);
+    // WorkOS webhooks: a signed delivery that revokes, one signed with another secret, and a
+    // garbled signature. Neither secret nor any signature is logged.
+    secrets.add(
+        "webhook secret",
+        std::str::from_utf8(WEBHOOK_SECRET).unwrap(),
+    );
+    let wrong_secret = "whsec_logs_wrong_secret";
+    secrets.add("another webhook secret", wrong_secret);
+    let hook = url("/auth/webhooks/workos");
+    let event = WebhookEvent::connection_deleted("conn_01ACMEOKTA");
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let good = event.signature(WEBHOOK_SECRET, now_ms);
+    let bad = event.signature(wrong_secret.as_bytes(), now_ms);
+    for signature in [&good, &bad] {
+        secrets.add("webhook signature", signature.split("v1=").nth(1).unwrap());
+    }
+    let delivered = workos
+        .send_webhook_at(&hook, WEBHOOK_SECRET, &event, now_ms)
+        .await
+        .unwrap();
+    assert_eq!(delivered.status(), 200);
+    let garbled = "t=1, v1=GARBLED-SIGNATURE-LOGS-MARKER";
+    secrets.add("garbled signature", garbled);
+    for (signature, status) in [(bad.as_str(), 401), (garbled, 400)] {
+        let refused = Client::new()
+            .post(&hook)
+            .header("workos-signature", signature)
+            .body(event.body())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), status);
+    }
     stop.send(()).unwrap();
 
     let logs = String::from_utf8(LOGS.lock().unwrap().clone()).unwrap();
@@ -451,6 +493,9 @@ async fn no_secret_code_state_verifier_token_or_cookie_appears_in_trace_logs() {
         "MockWorkOs request",
         "reqwest",
         "WorkOS refused the domain look-up",
+        "webhook event ended sessions",
+        r#"reason="bad_signature""#,
+        r#"reason="malformed_signature""#,
     ] {
         assert!(
             logs.contains(expected),
