@@ -197,6 +197,8 @@ pub(crate) struct Flows {
     lifetime: Duration,
     max: usize,
     prefix: String,
+    /// The search for `prefix` in a `Cookie` header, built once.
+    prefix_finder: memchr::memmem::Finder<'static>,
     secure: bool,
     /// What every authorization URL starts with (`authorize::fixed_part`).
     authorize_fixed: String,
@@ -204,6 +206,10 @@ pub(crate) struct Flows {
 
 impl Flows {
     pub(crate) fn new(config: &SsoConfig) -> Self {
+        let prefix = cookie::host_name(
+            &format!("{}_flow_", config.cookie_name),
+            !config.dev_cookies,
+        );
         Self {
             ring: KeyRing::new(
                 &config.session_secrets,
@@ -215,10 +221,8 @@ impl Flows {
             audience: config.audience.clone(),
             lifetime: config.login_timeout,
             max: config.max_concurrent_logins,
-            prefix: cookie::host_name(
-                &format!("{}_flow_", config.cookie_name),
-                !config.dev_cookies,
-            ),
+            prefix_finder: memchr::memmem::Finder::new(&prefix).into_owned(),
+            prefix,
             secure: !config.dev_cookies,
             authorize_fixed: authorize::fixed_part(config),
         }
@@ -244,8 +248,10 @@ impl Flows {
         now: u64,
     ) -> Response<OwnBody> {
         crate::telemetry::login_started();
-        let state = crypto::random_token(32);
-        let verifier = PkceVerifier::new(crypto::random_token(32));
+        // One draw for the state, the PKCE verifier and the nonce: each call to the system
+        // generator costs as much as the bytes.
+        let [state, verifier, nonce] = crypto::random_tokens::<3>(32);
+        let verifier = PkceVerifier::new(verifier);
         let (param, value) = selector.param();
         let return_to = safe_return_to(config, login.return_to.as_deref());
         let request = || request::parts(config, login.request.as_ref(), headers);
@@ -264,7 +270,7 @@ impl Flows {
             }
         };
         // Kept in the flow, so the callback can hand the authorization hook what WorkOS got.
-        let nonce = params.nonce.then(|| crypto::random_token(32));
+        let nonce = params.nonce.then_some(nonce);
         let claims = FlowClaims::<&str> {
             iss: &self.issuer,
             aud: &self.audience,
@@ -312,6 +318,14 @@ impl Flows {
     /// most `max` remain and together they take at most [`MAX_FLOW_BYTES`]: the invalid and
     /// expired go first, then the oldest. Bounded: at most a few dozen are ever verified.
     fn overflow<'a>(&self, headers: &'a HeaderMap, now: u64, new_len: usize) -> Vec<&'a str> {
+        // Most logins come from a browser with no flow under way: one search, no parsing.
+        let any_flow = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .any(|line| self.prefix_finder.find(line.as_bytes()).is_some());
+        if !any_flow {
+            return Vec::new();
+        }
         let mut flows: Vec<(&str, u64, usize)> = cookie::request_cookies(headers)
             .filter(|(name, _)| name.starts_with(&self.prefix))
             .enumerate()
