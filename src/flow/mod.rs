@@ -248,10 +248,10 @@ impl Flows {
         now: u64,
     ) -> Response<OwnBody> {
         crate::telemetry::login_started();
-        // One draw for the state, the PKCE verifier and the nonce: each call to the system
-        // generator costs as much as the bytes.
-        let [state, verifier, nonce] = crypto::random_tokens::<3>(32);
-        let verifier = PkceVerifier::new(verifier);
+        // One draw for the state, the PKCE verifier and the nonce, 32 bytes each; wiped after.
+        let drawn = zeroize::Zeroizing::new(crypto::random_bytes::<96>());
+        let state = crypto::base64url(&drawn[..32]);
+        let verifier = PkceVerifier::new(crypto::base64url(&drawn[32..64]));
         let (param, value) = selector.param();
         let return_to = safe_return_to(config, login.return_to.as_deref());
         let request = || request::parts(config, login.request.as_ref(), headers);
@@ -270,7 +270,7 @@ impl Flows {
             }
         };
         // Kept in the flow, so the callback can hand the authorization hook what WorkOS got.
-        let nonce = params.nonce.then_some(nonce);
+        let nonce = params.nonce.then(|| crypto::base64url(&drawn[64..]));
         let claims = FlowClaims::<&str> {
             iss: &self.issuer,
             aud: &self.audience,
