@@ -16,8 +16,6 @@ use axum::routing::get;
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::{Client, StatusCode};
-use std::time::SystemTime;
-use tower_workos_sso::store::{BoxFuture, Revocation, SessionRef, SessionStore, StoreError};
 use tower_workos_sso::testkit::{Endpoint, Fault, MockWorkOs, WebhookEvent};
 use tower_workos_sso::{Profile, Selector, SsoConfig, SsoConfigBuilder, SsoLayer};
 
@@ -26,6 +24,11 @@ use tower_workos_sso::{Profile, Selector, SsoConfig, SsoConfigBuilder, SsoLayer}
 #[allow(dead_code)]
 #[path = "integration/support/redis.rs"]
 mod redis_server;
+
+/// The integration tests' store that is down.
+#[path = "integration/support/down.rs"]
+mod down;
+use down::Down;
 
 /// Every series by name and labels (`name{a=x,b=y}`): a counter's total, or a histogram's
 /// number of samples.
@@ -397,38 +400,6 @@ fn fresh_browser() -> Client {
         .cookie_provider(Arc::new(Jar::default()))
         .build()
         .unwrap()
-}
-
-/// A store that is down: every call fails.
-struct Down;
-
-impl SessionStore for Down {
-    fn revoke(
-        &self,
-        _: Revocation,
-        _: SystemTime,
-        _: SystemTime,
-    ) -> BoxFuture<'_, Result<(), StoreError>> {
-        Box::pin(std::future::ready(Err(StoreError::new(
-            "connection refused",
-        ))))
-    }
-
-    fn is_revoked(&self, _: &SessionRef<'_>) -> BoxFuture<'_, Result<bool, StoreError>> {
-        Box::pin(std::future::ready(Err(StoreError::new(
-            "connection refused",
-        ))))
-    }
-
-    fn consume_login_state(
-        &self,
-        _: &str,
-        _: SystemTime,
-    ) -> BoxFuture<'_, Result<bool, StoreError>> {
-        Box::pin(std::future::ready(Err(StoreError::new(
-            "connection refused",
-        ))))
-    }
 }
 
 /// The app at `base`, against the fake `workos`.

@@ -250,11 +250,11 @@ async fn m3_look_ups_above_the_cap_are_answered_at_once() {
     }
 }
 
-#[tokio::test]
-async fn m4_a_session_is_only_ever_its_own_tenants() {
+/// An app serving Acme and Globex as tenants, told apart by the `x-tenant` header.
+async fn two_tenants() -> harness::App {
     let workos = MockWorkOs::start().await.unwrap();
     let org = |id: &str| Selector::organization(id).unwrap();
-    let app = harness::start_with(workos, |b| {
+    harness::start_with(workos, |b| {
         b.default_selector(org("org_01ACME"))
             .allowed_organizations(["org_01GLOBEX"])
             .tenant_resolver(TenantResolver::by_header(
@@ -262,7 +262,12 @@ async fn m4_a_session_is_only_ever_its_own_tenants() {
                 [("acme", org("org_01ACME")), ("globex", org("org_01GLOBEX"))],
             ))
     })
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn m4_a_session_is_only_ever_its_own_tenants() {
+    let app = two_tenants().await;
     let (browser, token) = signed_in(&app).await;
     let me = |tenant: &'static str| {
         api()
@@ -315,17 +320,7 @@ async fn m4_a_session_is_only_ever_its_own_tenants() {
 
 #[tokio::test]
 async fn m4_a_grpc_call_with_another_tenants_session_is_unauthenticated() {
-    let workos = MockWorkOs::start().await.unwrap();
-    let org = |id: &str| Selector::organization(id).unwrap();
-    let app = harness::start_with(workos, |b| {
-        b.default_selector(org("org_01ACME"))
-            .allowed_organizations(["org_01GLOBEX"])
-            .tenant_resolver(TenantResolver::by_header(
-                "x-tenant",
-                [("acme", org("org_01ACME")), ("globex", org("org_01GLOBEX"))],
-            ))
-    })
-    .await;
+    let app = two_tenants().await;
     let (_, token) = signed_in(&app).await;
     let call = |tenant: &'static str| {
         api()

@@ -2,6 +2,7 @@
 //! refused callback looks like.
 
 pub mod callback;
+pub mod down;
 pub mod forge;
 pub mod harness;
 #[cfg(feature = "redis")]

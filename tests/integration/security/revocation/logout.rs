@@ -10,6 +10,7 @@ use tower_workos_sso::store::{
 };
 
 use super::app::{self, App, Use, claims, renewed_cookie, seconds};
+use crate::support::down::Down;
 
 /// Which token ends the session.
 #[derive(Clone, Copy, Debug)]
@@ -172,38 +173,6 @@ async fn keep_alive(app: &App, bob: &mut String) {
     assert_eq!(status, StatusCode::OK, "bob's session is alive");
     if let Some(renewed) = renewed {
         *bob = renewed;
-    }
-}
-
-/// A store that is down: every call fails.
-struct Down;
-
-impl SessionStore for Down {
-    fn revoke(
-        &self,
-        _: Revocation,
-        _: SystemTime,
-        _: SystemTime,
-    ) -> BoxFuture<'_, Result<(), StoreError>> {
-        Box::pin(std::future::ready(Err(StoreError::new(
-            "connection refused",
-        ))))
-    }
-
-    fn is_revoked(&self, _: &SessionRef<'_>) -> BoxFuture<'_, Result<bool, StoreError>> {
-        Box::pin(std::future::ready(Err(StoreError::new(
-            "connection refused",
-        ))))
-    }
-
-    fn consume_login_state(
-        &self,
-        _: &str,
-        _: SystemTime,
-    ) -> BoxFuture<'_, Result<bool, StoreError>> {
-        Box::pin(std::future::ready(Err(StoreError::new(
-            "connection refused",
-        ))))
     }
 }
 
