@@ -78,39 +78,51 @@ fn authorization_url_carries_every_parameter() {
     ));
 }
 
-#[test]
-fn the_nonce_sent_is_the_one_the_flow_keeps_and_is_fresh_per_login() {
-    let config = SsoConfig::builder()
+/// A configuration whose logins send a nonce.
+fn with_nonce() -> SsoConfig {
+    SsoConfig::builder()
         .api_key("sk_test")
         .client_id("client_1")
         .redirect_uri("https://app.test/auth/callback")
         .session_secret(vec![3u8; 32])
         .authorization_params(crate::config::AuthorizationParams::new().nonce())
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+/// Starts a login for `org_1` with `login` at `now`: the authorize URL's query, and the flow
+/// the callback would find with the cookie it set.
+fn start_and_find(
+    config: &SsoConfig,
+    flows: &Flows,
+    login: &LoginParams,
+    now: u64,
+) -> (std::collections::HashMap<String, String>, FlowClaims) {
+    let selector = Selector::organization("org_1").unwrap();
+    let response = flows.start(config, login, &selector, &HeaderMap::new(), now);
+    let location = response.headers()[header::LOCATION].to_str().unwrap();
+    let query: std::collections::HashMap<_, _> =
+        form_urlencoded::parse(location.split_once('?').unwrap().1.as_bytes())
+            .into_owned()
+            .collect();
+    let set_cookie = response.headers()[header::SET_COOKIE].to_str().unwrap();
+    let mut headers = HeaderMap::new();
+    let pair = set_cookie.split(';').next().unwrap();
+    headers.insert(header::COOKIE, HeaderValue::from_str(pair).unwrap());
+    let FlowLookup::Found { claims, .. } = flows.find(&headers, &query["state"], now) else {
+        panic!("flow not found");
+    };
+    (query, *claims)
+}
+
+#[test]
+fn the_nonce_sent_is_the_one_the_flow_keeps_and_is_fresh_per_login() {
+    let config = with_nonce();
     let flows = Flows::new(&config);
     let selector = Selector::organization("org_1").unwrap();
     let mut nonces = Vec::new();
     for now in [1000, 1001] {
-        let response = flows.start(
-            &config,
-            &LoginParams::default(),
-            &selector,
-            &HeaderMap::new(),
-            now,
-        );
-        let location = response.headers()[header::LOCATION].to_str().unwrap();
-        let params: std::collections::HashMap<_, _> =
-            form_urlencoded::parse(location.split_once('?').unwrap().1.as_bytes())
-                .into_owned()
-                .collect();
-        let set_cookie = response.headers()[header::SET_COOKIE].to_str().unwrap();
-        let mut headers = HeaderMap::new();
-        let pair = set_cookie.split(';').next().unwrap();
-        headers.insert(header::COOKIE, HeaderValue::from_str(pair).unwrap());
-        let FlowLookup::Found { claims, .. } = flows.find(&headers, &params["state"], now) else {
-            panic!("flow not found");
-        };
+        let (params, claims) = start_and_find(&config, &flows, &LoginParams::default(), now);
         assert_eq!(params["nonce"].len(), 43);
         assert_eq!(claims.nonce(), Some(params["nonce"].as_str()));
         nonces.push(params["nonce"].clone());
@@ -133,35 +145,15 @@ fn the_nonce_sent_is_the_one_the_flow_keeps_and_is_fresh_per_login() {
 
 #[test]
 fn debug_prints_no_state_verifier_nonce_or_login_hint() {
-    let config = SsoConfig::builder()
-        .api_key("sk_test")
-        .client_id("client_1")
-        .redirect_uri("https://app.test/auth/callback")
-        .session_secret(vec![3u8; 32])
-        .authorization_params(crate::config::AuthorizationParams::new().nonce())
-        .build()
-        .unwrap();
+    let config = with_nonce();
     let flows = Flows::new(&config);
-    let selector = Selector::organization("org_1").unwrap();
     let params = LoginParams {
         login_hint: Some("alice@example.com".into()),
         ..LoginParams::default()
     };
     let printed = format!("{params:?}");
     assert!(!printed.contains("alice"), "{printed}");
-    let response = flows.start(&config, &params, &selector, &HeaderMap::new(), 1000);
-    let location = response.headers()[header::LOCATION].to_str().unwrap();
-    let query: std::collections::HashMap<_, _> =
-        form_urlencoded::parse(location.split_once('?').unwrap().1.as_bytes())
-            .into_owned()
-            .collect();
-    let set_cookie = response.headers()[header::SET_COOKIE].to_str().unwrap();
-    let mut headers = HeaderMap::new();
-    let pair = set_cookie.split(';').next().unwrap();
-    headers.insert(header::COOKIE, HeaderValue::from_str(pair).unwrap());
-    let FlowLookup::Found { claims, .. } = flows.find(&headers, &query["state"], 1000) else {
-        panic!("flow not found");
-    };
+    let (query, claims) = start_and_find(&config, &flows, &params, 1000);
     let printed = format!("{claims:?}");
     for secret in [&query["state"], &query["nonce"], &claims.pkce_verifier] {
         assert!(!printed.contains(secret), "{printed}");
