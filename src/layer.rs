@@ -119,7 +119,7 @@ impl SsoLayer {
     }
 
     /// Revokes every session of the user with WorkOS profile id `profile_id`
-    /// ([`Profile::id`]) signed in until now. Signing in again afterwards works.
+    /// ([`Profile::id`](crate::ProfileFields::id)) signed in until now. Signing in again afterwards works.
     pub async fn revoke_user(&self, profile_id: &str) -> Result<(), StoreError> {
         self.revoke(Revocation::User(profile_id.to_owned())).await
     }

@@ -183,11 +183,11 @@ impl std::error::Error for StoreError {
 pub enum Revocation {
     /// One session, by its id ([`Session::id`](crate::Session::id), the token's `sid`).
     Session(String),
-    /// Every session of a user, by WorkOS profile id ([`Profile::id`](crate::Profile::id), `sub`).
+    /// Every session of a user, by WorkOS profile id ([`Profile::id`](crate::ProfileFields::id), `sub`).
     User(String),
-    /// Every session of an organization ([`Profile::organization_id`](crate::Profile::organization_id)).
+    /// Every session of an organization ([`Profile::organization_id`](crate::ProfileFields::organization_id)).
     Organization(String),
-    /// Every session signed in through a connection ([`Profile::connection_id`](crate::Profile::connection_id)).
+    /// Every session signed in through a connection ([`Profile::connection_id`](crate::ProfileFields::connection_id)).
     Connection(String),
 }
 
