@@ -151,7 +151,7 @@ mod tests {
             (4_102_444_799_000, "2099-12-31T23:59:59.000Z"),
         ] {
             assert_eq!(rfc3339(unix_ms), text);
-            assert_eq!(crate::webhook::unix_seconds_of(text), Some(unix_ms / 1000));
+            assert_eq!(crate::time::rfc3339_seconds(text), Some(unix_ms / 1000));
         }
     }
 }
