@@ -30,6 +30,7 @@ use std::fmt;
 
 use http::StatusCode;
 
+use crate::secret::Redacted;
 use crate::selector::Selector;
 
 /// A page the SSO routes are about to send, with everything it shows.
@@ -133,15 +134,6 @@ impl fmt::Debug for ConfirmPage {
             .field("action", &action)
             .field("message", &message)
             .finish()
-    }
-}
-
-/// Stands in for an email in `Debug` output.
-pub(crate) struct Redacted;
-
-impl fmt::Debug for Redacted {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
     }
 }
 

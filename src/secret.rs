@@ -7,6 +7,16 @@ use std::fmt;
 
 use zeroize::Zeroizing;
 
+/// Stands in for a value that must not be printed (a secret, or someone's email) in the
+/// `Debug` output of a struct that holds it.
+pub(crate) struct Redacted;
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
 macro_rules! secret_string {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*

@@ -21,7 +21,7 @@ use crate::config::{Prompt, SsoConfig};
 use crate::cookie;
 use crate::crypto;
 use crate::response::{self, OwnBody};
-use crate::secret::PkceVerifier;
+use crate::secret::{PkceVerifier, Redacted};
 use crate::selector::Selector;
 use crate::token::{Addressed, KeyRing, TokenError};
 
@@ -103,13 +103,13 @@ impl<S: fmt::Debug> fmt::Debug for FlowClaims<S> {
             .field("iss", &self.iss)
             .field("aud", &self.aud)
             .field("typ", &self.typ)
-            .field("state", &"<redacted>")
-            .field("pkce_verifier", &"<redacted>")
+            .field("state", &Redacted)
+            .field("pkce_verifier", &Redacted)
             .field("return_to", &self.return_to)
             .field("selector", &self.selector)
             .field("cross_site", &self.cross_site)
             .field("idp_initiated", &self.idp_initiated)
-            .field("nonce", &self.nonce.as_ref().map(|_| "<redacted>"))
+            .field("nonce", &self.nonce.as_ref().map(|_| Redacted))
             .field("iat", &self.iat)
             .field("exp", &self.exp)
             .finish()

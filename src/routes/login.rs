@@ -11,8 +11,8 @@ use crate::admission::{self, AuditIds, Refusal};
 use crate::core::Core;
 use crate::domains::MAX_EMAIL_LEN;
 use crate::flow::LoginParams;
-use crate::pages::Redacted;
 use crate::response::{self, Caller, OwnBody, Reason};
+use crate::secret::Redacted;
 use crate::selector::Selector;
 use crate::tenant::Tenant;
 
