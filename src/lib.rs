@@ -173,6 +173,7 @@ pub mod fuzz_bridge;
 pub mod guard;
 mod layer;
 mod limit;
+mod path;
 mod policy;
 mod revocation;
 mod routes;

@@ -2,6 +2,7 @@
 //! that never count as public.
 
 use crate::config::{AccessPolicy, SsoConfig};
+use crate::path::is_ambiguous;
 
 /// The path rules of one layer, split once at build time.
 pub(crate) struct PathPolicy {
@@ -41,34 +42,6 @@ impl PathPolicy {
             || self.prefixes.iter().any(|p| path.starts_with(p.as_str()));
         !public
     }
-}
-
-/// A path a server or proxy might read as another one: dot segments (raw or spelled with
-/// `%2e`, double-encoded, overlong UTF-8 or IIS `%u`), `;` parameters (`..;` is `..` to
-/// servlet containers), backslashes, encoded slashes and NUL. Such paths are never public.
-fn is_ambiguous(path: &str) -> bool {
-    // Byte searches first: most paths have none of these, and this runs on every request.
-    let bytes = path.as_bytes();
-    if memchr::memchr2(b';', b'\\', bytes).is_some() {
-        return true;
-    }
-    let dots = memchr::memchr(b'.', bytes).is_some();
-    if dots && path.split('/').any(|seg| seg == "." || seg == "..") {
-        return true;
-    }
-    if memchr::memchr(b'%', bytes).is_none() {
-        return false;
-    }
-    let lower = path.to_ascii_lowercase();
-    const SPELLINGS: [&str; 9] = [
-        "%2e", "%2f", "%5c", "%3b", "%00", // `.`, `/`, `\`, `;`, NUL
-        "%25", // a second round of encoding
-        "%c0", "%c1", // overlong two-byte UTF-8 leads (`%c0%ae` is `.`)
-        "%u",  // IIS `%u002e`
-    ];
-    SPELLINGS.iter().any(|spelling| lower.contains(spelling))
-        || lower.contains("%e0%80") // overlong three-byte UTF-8
-        || lower.contains("%f0%80") // overlong four-byte UTF-8
 }
 
 #[cfg(test)]
@@ -122,6 +95,9 @@ mod tests {
             "/public\\..\\admin",
             "/public/%5C",
             "/public/a%00.css",
+            // Doubled slashes, which proxies merge.
+            "/public//../admin",
+            "/public//x",
         ] {
             assert!(policy.is_protected(path), "{path}");
         }
