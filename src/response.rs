@@ -150,7 +150,7 @@ pub(crate) fn json_error(status: StatusCode, code: &str, message: &str) -> Respo
 }
 
 /// A trailers-only gRPC answer: HTTP 200 with `grpc-status` (16 UNAUTHENTICATED, 7
-/// PERMISSION_DENIED) and a fixed message.
+/// PERMISSION_DENIED, ...) and a fixed message.
 pub(crate) fn grpc_status(status: &'static str, message: &'static str) -> Response<OwnBody> {
     let mut response = Response::new(OwnBody::default());
     let headers = response.headers_mut();
@@ -169,6 +169,9 @@ pub(crate) fn unauthenticated(
     login_location: &str,
     reason: Reason,
 ) -> Response<OwnBody> {
+    if let Reason::UnknownTenant | Reason::AmbiguousTenant = reason {
+        return tenant_refused(caller, reason);
+    }
     match caller {
         Caller::Browser => {
             let mut response = redirect(StatusCode::SEE_OTHER, login_location);
@@ -183,9 +186,7 @@ pub(crate) fn unauthenticated(
             );
             let challenge = match reason {
                 Reason::Missing => r#"Bearer realm="sso""#,
-                Reason::Invalid | Reason::OtherTenant => {
-                    r#"Bearer realm="sso", error="invalid_token""#
-                }
+                _ => r#"Bearer realm="sso", error="invalid_token""#,
             };
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -201,9 +202,37 @@ pub(crate) fn unauthenticated(
                     "sign-in required: send a session token as authorization: Bearer"
                 }
                 Reason::Invalid => "session token is invalid or expired",
-                Reason::OtherTenant => "session token is for another organization",
+                _ => "session token is for another organization",
             },
         ),
+    }
+}
+
+/// The answer to a request that names a tenant no session may use: one that is not configured
+/// (`404`, gRPC `NOT_FOUND`), or one spelled so that servers could read it as another (`400`,
+/// gRPC `INVALID_ARGUMENT`). Never a login redirect: no sign-in would let the request in.
+fn tenant_refused(caller: Caller, reason: Reason) -> Response<OwnBody> {
+    let (status, code, title, message, grpc) = if reason == Reason::AmbiguousTenant {
+        (
+            StatusCode::BAD_REQUEST,
+            "ambiguous_tenant_path",
+            "Bad address",
+            "This address can be read as more than one organization's.",
+            "3",
+        )
+    } else {
+        (
+            StatusCode::NOT_FOUND,
+            "no_tenant",
+            "Not found",
+            "There is no such organization here.",
+            "5",
+        )
+    };
+    match caller {
+        Caller::Browser => page(status, title, message, None),
+        Caller::Api => json_error(status, code, reason.message()),
+        Caller::Grpc => grpc_status(grpc, reason.message()),
     }
 }
 
@@ -266,6 +295,10 @@ pub(crate) enum Reason {
     Invalid,
     /// A valid session of another organization than the request's tenant.
     OtherTenant,
+    /// The request names a tenant that is not configured: no session is its.
+    UnknownTenant,
+    /// The request names a tenant in a spelling servers could read as another tenant's.
+    AmbiguousTenant,
 }
 
 impl Reason {
@@ -274,6 +307,8 @@ impl Reason {
             Reason::Missing => "sign-in required",
             Reason::Invalid => "the session is invalid or has expired",
             Reason::OtherTenant => "the session is for another organization",
+            Reason::UnknownTenant => "no such tenant",
+            Reason::AmbiguousTenant => "the path can be read as more than one tenant's",
         }
     }
 }

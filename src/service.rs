@@ -100,7 +100,7 @@ impl<S> SsoService<S> {
             Presented::Cookie(token) => verify(core, token, SessionSource::Cookie),
             Presented::Bearer(token) => verify(core, token, SessionSource::Bearer),
         };
-        // Tenants (src/tenant.rs): nothing runs, nothing allocates, without a resolver.
+        // Tenants (src/tenant/): nothing runs, nothing allocates, without a resolver.
         let verified = match &core.tenants {
             Some(tenants) => {
                 tenants.scope(&mut request, verified, |(cached, _)| &cached.claims.profile)
@@ -116,7 +116,10 @@ impl<S> SsoService<S> {
         let (cached, source) = match verified {
             Ok(verified) => verified,
             Err(reason) => {
-                if core.policy.is_protected(request.uri().path()) {
+                // A tenant spelled ambiguously is refused even on a public path.
+                if reason == Reason::AmbiguousTenant
+                    || core.policy.is_protected(request.uri().path())
+                {
                     return ResponseFuture::ready(sign_in_required(core, &request, reason));
                 }
                 return ResponseFuture::inner(self.inner.call(request), Outgoing::anonymous());

@@ -37,11 +37,12 @@ pub(crate) fn session<B>(core: &Arc<Core>, request: &Request<B>) -> Answer {
     };
     let (profile, session) = Sessions::parts(&cached.claims, source);
     // On a tenant's host, a session of another tenant is none.
-    if core
-        .tenant_of(request)
-        .is_some_and(|tenant| !tenant.owns(&profile))
-    {
-        return Answer::Now(unauthenticated(Reason::OtherTenant));
+    let refusal = core
+        .tenants
+        .as_ref()
+        .and_then(|t| t.refusal(request, &profile));
+    if let Some(reason) = refusal {
+        return Answer::Now(unauthenticated(reason));
     }
     let core = core.clone();
     Answer::later(async move {

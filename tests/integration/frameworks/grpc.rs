@@ -500,3 +500,83 @@ async fn a_guard_on_a_tonic_server_answers_permission_denied() {
     let anonymous = who_am_i(&grpc, None).await.unwrap_err();
     assert_eq!(anonymous.code(), tonic::Code::Unauthenticated);
 }
+
+/// M4 with a real tonic client: the tenant told by a metadata entry (as a proxy sets it) or by
+/// the `:authority`, in every spelling; Acme's token reaches the service only on Acme's.
+#[tokio::test]
+async fn m4_a_tonic_client_reaches_only_its_own_tenant_in_any_spelling() {
+    use tower_workos_sso::{Selector, TenantResolver};
+    let org = |id: &str| Selector::organization(id).unwrap();
+    let grpc = start(Flavour::Grpc, |b| {
+        b.allowed_organizations(["org_01GLOBEX"])
+            .tenant_resolver(TenantResolver::by_header(
+                "x-tenant",
+                [("acme", org("org_01ACME")), ("globex", org("org_01GLOBEX"))],
+            ))
+    })
+    .await;
+    let token = grpc.token();
+    let call = |tenants: &'static [&'static str]| {
+        let mut request = with_token(WhoAmIRequest {}, Some(&token));
+        for tenant in tenants {
+            request
+                .metadata_mut()
+                .append("x-tenant", tenant.parse().unwrap());
+        }
+        let grpc = &grpc;
+        async move {
+            client(grpc)
+                .await
+                .who_am_i(request)
+                .await
+                .map(|r| r.into_inner())
+        }
+    };
+    assert_eq!(call(&["ACME"]).await.unwrap().email, "alice@example.com");
+    for (tenants, code) in [
+        (&["GLOBEX"][..], Code::Unauthenticated),
+        (&["Globex"], Code::Unauthenticated),
+        (&["acme", "globex"], Code::InvalidArgument),
+        (&["acme, globex"], Code::InvalidArgument),
+        (&["initech"], Code::NotFound),
+    ] {
+        let status = call(tenants).await.unwrap_err();
+        assert_eq!(status.code(), code, "{tenants:?}");
+    }
+
+    // By the authority the client dials: its case, port and trailing dot do not matter.
+    let grpc = start(Flavour::Grpc, |b| {
+        b.allowed_organizations(["org_01GLOBEX"])
+            .tenant_resolver(TenantResolver::by_host([
+                ("acme.app.test", org("org_01ACME")),
+                ("globex.app.test", org("org_01GLOBEX")),
+            ]))
+    })
+    .await;
+    let token = grpc.token();
+    let port = grpc.addr.port();
+    let dial = |authority: String| {
+        let grpc = &grpc;
+        let token = &token;
+        async move {
+            let channel = tonic::transport::Endpoint::from_shared(grpc.base.clone())
+                .unwrap()
+                .origin(format!("http://{authority}:{port}").parse().unwrap())
+                .connect()
+                .await
+                .unwrap();
+            WhoAmIClient::new(channel)
+                .who_am_i(with_token(WhoAmIRequest {}, Some(token)))
+                .await
+                .map(|r| r.into_inner())
+        }
+    };
+    for host in ["acme.app.test", "ACME.App.Test", "acme.app.test."] {
+        let me = dial(host.to_owned()).await.unwrap();
+        assert_eq!(me.email, "alice@example.com", "{host}");
+    }
+    for host in ["globex.app.test", "GLOBEX.APP.TEST", "globex.app.test."] {
+        let status = dial(host.to_owned()).await.unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated, "{host}");
+    }
+}

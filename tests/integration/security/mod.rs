@@ -1,5 +1,5 @@
 //! The properties of SECURITY.md, a file per topic; each test is named after its row (S1-S13,
-//! R1-R3, T1-T11, W1-W6, C1-C3, A1-A6, V1-V3, X1-X5, M1-M5), and SECURITY.md names the file of each.
+//! R1-R3, T1-T11, W1-W6, C1-C3, A1-A6, V1-V3, X1-X5, M1-M5 and M4b), and SECURITY.md names the file of each.
 
 mod abuse;
 mod admission;
@@ -14,6 +14,7 @@ mod redirects;
 mod revocation;
 mod route_guards;
 mod session_cache;
+mod tenant_spellings;
 mod token_cookies_and_headers;
 mod token_forgery;
 mod token_lifetime;
