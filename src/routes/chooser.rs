@@ -12,7 +12,7 @@ use std::sync::Arc;
 use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 
 use super::Answer;
-use super::login::proceed;
+use super::start::proceed;
 use crate::core::Core;
 use crate::domains::{DomainLookupError, email_domain};
 use crate::flow::{LoginParams, safe_return_to};

@@ -4,10 +4,10 @@
 use std::fmt;
 use std::sync::Arc;
 
-use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http::{Method, Request, Response, StatusCode};
 
-use super::{Answer, chooser, confirm, origin};
-use crate::admission::{self, AuditIds, Refusal};
+use super::start::proceed;
+use super::{Answer, chooser, origin};
 use crate::core::Core;
 use crate::domains::MAX_EMAIL_LEN;
 use crate::flow::LoginParams;
@@ -196,28 +196,6 @@ pub(crate) fn login<B>(core: &Arc<Core>, request: &Request<B>) -> Answer {
     })
 }
 
-/// A login start for `selector`: refused if not admitted, stopped at the confirmation if
-/// another site started it and it needs one, else the redirect to WorkOS.
-pub(crate) fn proceed(
-    core: &Core,
-    headers: &HeaderMap,
-    selector: &Selector,
-    mut params: LoginParams,
-    confirmed: bool,
-    now: u64,
-) -> Response<OwnBody> {
-    if !core.admission.admits(selector) {
-        return not_admitted(selector);
-    }
-    if !confirmed && confirm::required(core, headers, selector, now) {
-        let current = confirm::live_user(core, headers, now);
-        return confirm::page(core, selector, &params, current.as_ref());
-    }
-    params.cross_site = !confirmed && origin::is_cross_site(&core.config.origin, headers);
-    core.flows
-        .start(&core.config, &params, selector, headers, now)
-}
-
 /// The 400 page of a login request that cannot start.
 fn refused(error: LoginError) -> Response<OwnBody> {
     tracing::debug!(%error, "login request refused");
@@ -227,20 +205,6 @@ fn refused(error: LoginError) -> Response<OwnBody> {
         &error.to_string(),
         None,
     )
-}
-
-/// The page for a login (or a restart) naming an organization, connection or provider this app
-/// does not admit: fixed text, nothing of the request, and an audit event.
-pub(crate) fn not_admitted(selector: &Selector) -> Response<OwnBody> {
-    admission::audit(Refusal::NotAdmitted, None, AuditIds::of_selector(selector));
-    let mut response = response::page(
-        StatusCode::FORBIDDEN,
-        "Sign-in not available",
-        "This application does not accept sign-ins through that organization, connection or provider.",
-        None,
-    );
-    response::no_store(&mut response);
-    response
 }
 
 /// The answer to a protected request without a valid session, fitted to the caller: browsers

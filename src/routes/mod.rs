@@ -1,5 +1,5 @@
-//! The routes the layer answers itself, one file each: login (and its chooser), callback,
-//! logout, session.
+//! The routes the layer answers itself, one file each: login (with its chooser, and `start`,
+//! where both begin a login), callback, logout, session.
 
 pub(crate) mod callback;
 mod chooser;
@@ -9,6 +9,7 @@ pub(crate) mod login;
 pub(crate) mod logout;
 mod origin;
 mod session;
+mod start;
 pub(crate) mod step_up;
 mod webhook;
 

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use http::{HeaderMap, Method, Request, Response, StatusCode, Uri, header};
 
-use super::login::not_admitted;
 use super::origin;
+use super::start::not_admitted;
 use crate::config::Prompt;
 use crate::core::Core;
 use crate::flow::{LoginParams, RequestLine};

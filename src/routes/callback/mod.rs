@@ -12,7 +12,8 @@ use http::{HeaderMap, Method, Request, Response, StatusCode, header};
 pub(crate) use pages::private;
 use pages::{busy, exchange_failed, expired, failed, finish_page, idp_error, refused};
 
-use super::login::{MAX_QUERY_LEN, not_admitted};
+use super::login::MAX_QUERY_LEN;
+use super::start::not_admitted;
 use super::{Answer, confirm};
 use crate::config::IdpInitiatedLogin;
 use crate::core::Core;
