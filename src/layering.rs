@@ -123,3 +123,107 @@ fn no_source_file_is_a_hub() {
         long.join("\n")
     );
 }
+
+/// The sibling files of `dir` (`a.rs` or `a/`) that the code of `text` names: `super::a`,
+/// `super::{a, ..}`, or `crate::<module>::a` for the module `dir` is.
+fn siblings_used(text: &str, module_path: &str, siblings: &[String]) -> Vec<String> {
+    let text = text.split("#[cfg(test)]").next().unwrap_or(text);
+    let code: String = text
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut names = Vec::new();
+    let word = |rest: &str| -> String {
+        rest.chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let own = format!("crate::{module_path}::");
+    for prefix in ["super::", own.as_str()] {
+        let mut rest = code.as_str();
+        while let Some(at) = rest.find(prefix) {
+            rest = &rest[at + prefix.len()..];
+            if let Some(group) = rest.strip_prefix('{') {
+                let group = &group[..group.find('}').unwrap_or(group.len())];
+                names.extend(group.split(',').map(|item| word(item.trim())));
+            } else {
+                names.push(word(rest));
+            }
+        }
+    }
+    names.retain(|name| siblings.contains(name));
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Within every module folder, the files use each other without a cycle (the folder's
+/// `mod.rs` may use its files, and they its items: it is their parent, not a sibling).
+#[test]
+fn no_files_of_a_module_use_each_other_in_a_cycle() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut folders = vec![src.clone()];
+    let mut cycles = Vec::new();
+    while let Some(dir) = folders.pop() {
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
+            if path.is_dir() {
+                folders.push(path.clone());
+                files.push((name, path.join("mod.rs")));
+            } else if path.extension().is_some_and(|e| e == "rs")
+                && !matches!(name.as_str(), "mod" | "tests" | "lib")
+            {
+                files.push((name, path));
+            }
+        }
+        if dir == src {
+            continue; // Modules of the crate root: `each_module_uses_only_modules_below_it`.
+        }
+        let module_path = dir
+            .strip_prefix(&src)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .replace('/', "::");
+        let names: Vec<String> = files.iter().map(|(name, _)| name.clone()).collect();
+        let edges: Vec<(String, Vec<String>)> = files
+            .iter()
+            .map(|(name, path)| {
+                let text = std::fs::read_to_string(path).unwrap_or_default();
+                let used = siblings_used(&text, &module_path, &names);
+                (
+                    name.clone(),
+                    used.into_iter().filter(|u| u != name).collect(),
+                )
+            })
+            .collect();
+        // Depth-first search for a path back to where it started.
+        let uses = |name: &str| {
+            edges
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, u)| u.clone())
+        };
+        for (start, _) in &edges {
+            let mut stack = vec![(start.clone(), vec![start.clone()])];
+            let mut seen = Vec::new();
+            while let Some((at, trail)) = stack.pop() {
+                for next in uses(&at).unwrap_or_default() {
+                    if next == *start {
+                        cycles.push(format!("{module_path}: {} -> {start}", trail.join(" -> ")));
+                    } else if !seen.contains(&next) {
+                        seen.push(next.clone());
+                        let mut longer = trail.clone();
+                        longer.push(next.clone());
+                        stack.push((next, longer));
+                    }
+                }
+            }
+        }
+    }
+    cycles.sort();
+    assert!(cycles.is_empty(), "import cycles:\n{}", cycles.join("\n"));
+}

@@ -4,7 +4,9 @@
 use http::{StatusCode, Uri};
 use serde_json::{Value, json};
 
-use super::routes::{Params, Reply, json_reply, reply};
+use super::directory::newest_first;
+use super::reply::{Reply, json_reply, reply};
+use super::request::Params;
 use super::seed::Seed;
 use super::state::{Shared, lock};
 
@@ -72,7 +74,7 @@ pub(super) fn list(shared: &Shared, uri: &Uri) -> Reply {
         Some(Ok(limit)) if (1..=100).contains(&limit) => limit,
         Some(_) => return unprocessable("limit must be between 1 and 100."),
     };
-    let Some(newest_first) = super::directory::newest_first(params.get("order")) else {
+    let Some(newest_first) = newest_first(params.get("order")) else {
         return unprocessable("order must be one of normal, desc, asc.");
     };
     let seed = &shared.seed;

@@ -1,12 +1,12 @@
-//! The fake's directory: `GET /connections` and `GET /organizations`, with the filters and the
-//! cursor pagination of the WorkOS API (`before`/`after`/`limit`/`order`, the
+//! The fake's `GET /organizations`, with the filter and the cursor pagination of the WorkOS API
+//! (`before`/`after`/`limit`/`order`, the
 //! `{"object":"list","data":[...],"list_metadata":{"before","after"}}` envelope), behind the API
-//! key as `Authorization: Bearer`.
+//! key as `Authorization: Bearer`; and how both lists (this and `GET /connections`) read `order`.
 
 use http::{HeaderMap, StatusCode, Uri, header};
 use serde_json::{Value, json};
 
-use super::routes::{Reply, json_reply};
+use super::reply::{Reply, json_reply};
 use super::seed::Seed;
 
 /// A fixed timestamp: the seed has no history.

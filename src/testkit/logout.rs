@@ -7,11 +7,10 @@ use hyper::body::Incoming;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::api::{CAPACITY, base_of};
-use super::routes::{
-    Params, Reply, html_reply, internal_error, json_reply, oauth_error, read_body, reply,
-};
-use super::state::{Shared, lock};
+use super::page;
+use super::reply::{Reply, html_reply, internal_error, json_reply, oauth_error, reply};
+use super::request::{Params, base_of, read_body};
+use super::state::{CAPACITY, Shared, lock};
 
 #[derive(Deserialize)]
 struct LogoutRequest {
@@ -88,7 +87,7 @@ pub(super) fn redirect(shared: &Shared, uri: &Uri) -> Reply {
         }
         None => html_reply(
             StatusCode::OK,
-            super::page::error(
+            page::error(
                 "Signed out",
                 "You are signed out at your identity provider.",
             ),

@@ -48,17 +48,23 @@
 //! ```
 
 mod api;
+mod authorize;
 mod connections;
 mod dev;
 mod directory;
+mod fault;
 mod logout;
 mod page;
 mod portal;
+mod recorded;
+mod reply;
+mod request;
 mod routes;
 mod seed;
 mod state;
 #[cfg(test)]
 mod tests;
+mod token;
 mod webhooks;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -72,8 +78,8 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
-pub use api::{AuthorizeRequest, PortalRequest};
 pub use dev::DevSetup;
+pub use recorded::{AuthorizeRequest, PortalRequest};
 pub use seed::{Seed, SeedConnection, SeedUser};
 use state::Shared;
 pub use webhooks::WebhookEvent;

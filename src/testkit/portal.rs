@@ -6,8 +6,9 @@ use hyper::body::Incoming;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::api::{PortalRequest, base_of};
-use super::routes::{Reply, internal_error, json_reply, read_body};
+use super::recorded::PortalRequest;
+use super::reply::{Reply, internal_error, json_reply};
+use super::request::{base_of, read_body};
 use super::state::Shared;
 
 /// The intents WorkOS accepts.

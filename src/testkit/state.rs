@@ -1,9 +1,10 @@
-//! What the fake remembers: faults, request counts, pending sign-ins, codes and access tokens.
+//! What the fake remembers: faults, request counts, pending sign-ins, codes and access tokens,
+//! and what the API-key endpoints and tests need (deleted connections, logout tokens, requests).
 //!
 //! Everything sits behind plain mutexes that are never held across an `.await`, and every map is
 //! bounded in size and age.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -12,11 +13,14 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use super::recorded::{AuthorizeRequest, PortalRequest};
 use super::seed::{Seed, UserRef};
 use super::{Endpoint, Fault};
 
-/// How many pending sign-ins, codes or access tokens the fake keeps at most.
-const CAPACITY: usize = 10_000;
+/// How many pending sign-ins, codes, access tokens or logout tokens the fake keeps at most.
+pub(super) const CAPACITY: usize = 10_000;
+/// How many authorize or portal link requests the fake remembers (the oldest go first).
+const RECORDED: usize = 1_000;
 /// How long a sign-in page stays usable.
 const PENDING_LIFETIME: Duration = Duration::from_secs(10 * 60);
 /// How long a code stays valid unless changed with `set_code_lifetime` (as WorkOS).
@@ -29,8 +33,8 @@ pub(super) struct Shared {
     pub(super) seed: Seed,
     faults: Mutex<HashMap<Endpoint, Fault>>,
     requests: [AtomicUsize; 8],
-    /// What the API-key endpoints remember (`api.rs`).
-    pub(super) api: super::api::ApiState,
+    /// What the API-key endpoints remember.
+    pub(super) api: ApiState,
     store: Mutex<Store>,
     rng: SystemRandom,
 }
@@ -41,7 +45,7 @@ impl Shared {
             seed,
             faults: Mutex::default(),
             requests: Default::default(),
-            api: super::api::ApiState::default(),
+            api: ApiState::default(),
             store: Mutex::new(Store::default()),
             rng: SystemRandom::new(),
         }
@@ -118,6 +122,39 @@ fn index(endpoint: Endpoint) -> usize {
 /// holding a lock, and a test tool must keep answering.
 pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// What the API-key endpoints remember: deleted connections, logout tokens, who logged out;
+/// and, for tests, every authorize request's query as it arrived.
+#[derive(Default)]
+pub(super) struct ApiState {
+    pub(super) deleted: Mutex<HashSet<String>>,
+    /// Logout token → profile id.
+    pub(super) logout_tokens: Mutex<HashMap<String, String>>,
+    pub(super) logged_out: Mutex<Vec<String>>,
+    pub(super) logout_redirect: Mutex<Option<String>>,
+    pub(super) authorize_requests: Mutex<VecDeque<AuthorizeRequest>>,
+    pub(super) portal_requests: Mutex<VecDeque<PortalRequest>>,
+}
+
+impl ApiState {
+    /// Keeps the query of a `GET /sso/authorize`, at most [`RECORDED`] of them.
+    pub(super) fn record_authorize(&self, query: &str) {
+        let mut recorded = lock(&self.authorize_requests);
+        if recorded.len() >= RECORDED {
+            recorded.pop_front();
+        }
+        recorded.push_back(AuthorizeRequest::of(query));
+    }
+
+    /// Keeps a portal link request, at most [`RECORDED`] of them.
+    pub(super) fn record_portal(&self, request: PortalRequest) {
+        let mut recorded = lock(&self.portal_requests);
+        if recorded.len() >= RECORDED {
+            recorded.pop_front();
+        }
+        recorded.push_back(request);
+    }
 }
 
 /// Pending sign-ins, issued codes and access tokens, each by its random id.
