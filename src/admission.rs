@@ -61,6 +61,12 @@ impl Admission {
         }
     }
 
+    /// Whether any organization is admitted: only then can a connection not listed by id be
+    /// admitted through the organization it belongs to.
+    pub(crate) fn admits_some_organization(&self) -> bool {
+        self.any_organization || !self.organizations.is_empty()
+    }
+
     /// The admitted providers, sorted: the sign-in chooser offers a button for each.
     pub(crate) fn providers(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.providers.iter().map(String::as_str).collect();

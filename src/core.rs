@@ -12,7 +12,7 @@ use http::Request;
 use crate::admission::Admission;
 use crate::client::WorkOsClient;
 use crate::config::{DomainRouting, SsoConfig};
-use crate::directory::WorkOsDomains;
+use crate::directory::{ConnectionOwners, WorkOsDomains};
 use crate::domains::{DomainRouter, StaticDomains};
 use crate::flow::Flows;
 use crate::limit::Slots;
@@ -37,6 +37,9 @@ pub(crate) struct Core {
     pub(crate) admission: Admission,
     /// The tenant resolver, if configured: `None` costs the request path nothing.
     pub(crate) tenants: Option<TenantResolver>,
+    /// The organizations of connections, asked of WorkOS for `idp_initiated_sso_disabled`
+    /// restarts.
+    pub(crate) owners: ConnectionOwners,
     /// Where the sign-in chooser routes emails, if anywhere.
     pub(crate) domains: Option<Arc<dyn DomainRouter>>,
     /// The app's own pages, if any.
@@ -95,6 +98,7 @@ impl Core {
             revocations: Revocations::new(&config),
             admission: Admission::new(&config),
             tenants: config.tenancy.resolver.clone(),
+            owners: ConnectionOwners::new(&config),
             domains: domain_router(&config),
             pages: config.tenancy.pages.clone(),
             config,

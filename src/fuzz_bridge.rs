@@ -290,6 +290,8 @@ pub fn login_query(query: &str) -> Result<LoginParts, &'static str> {
 pub enum CallbackAnswer {
     /// It would exchange a code with WorkOS.
     Exchange,
+    /// It would ask WorkOS whose connection an `idp_initiated_sso_disabled` callback names.
+    LookUp,
     /// It answered at once.
     Respond {
         /// The status code.
@@ -305,6 +307,7 @@ pub enum CallbackAnswer {
 pub fn begin_callback(query: &str) -> CallbackAnswer {
     match callback::begin(shared(), Some(query), &HeaderMap::new()) {
         Callback::Exchange(_) => CallbackAnswer::Exchange,
+        Callback::LookUp(_) => CallbackAnswer::LookUp,
         Callback::Respond(mut response) => {
             let location = response
                 .headers()

@@ -309,7 +309,8 @@ async fn every_refused_sign_in_is_one_audit_event_with_a_reason_and_ids_only() {
     );
     let response = browser
         .get(&url(
-            "/auth/callback?error=idp_initiated_sso_disabled&connection_id=conn_01GLOBEXENTRA",
+            // Google's connection belongs to no organization: not admitted (S11b).
+            "/auth/callback?error=idp_initiated_sso_disabled&connection_id=conn_01GOOGLE",
         ))
         .await;
     check(
@@ -319,7 +320,7 @@ async fn every_refused_sign_in_is_one_audit_event_with_a_reason_and_ids_only() {
         "not_admitted",
         Level::INFO,
         None,
-        &[("connection_id", "conn_01GLOBEXENTRA")],
+        &[("connection_id", "conn_01GOOGLE")],
     );
 
     // A2: Acme's flow completed with Google's profile (an edited authorize URL).

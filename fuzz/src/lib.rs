@@ -82,7 +82,7 @@ static FIXED_PAGES: LazyLock<Vec<Vec<u8>>> = LazyLock::new(|| {
         .iter()
         .filter_map(|query| match begin_callback(query) {
             CallbackAnswer::Respond { body, .. } => Some(body),
-            CallbackAnswer::Exchange => None,
+            CallbackAnswer::Exchange | CallbackAnswer::LookUp => None,
         })
         .collect()
 });

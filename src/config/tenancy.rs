@@ -137,7 +137,8 @@ impl SsoConfigBuilder {
     /// The cache of [`route_domains_through_workos`](Self::route_domains_through_workos): at
     /// most `capacity` domains, each remembered for `ttl` (a domain without single sign-on for
     /// `negative_ttl`). Default 1024 domains, 5 minutes, 30 seconds. A burst of logins from one
-    /// domain makes one call to WorkOS.
+    /// domain makes one call to WorkOS. The organizations of connections asked for
+    /// `idp_initiated_sso_disabled` restarts are cached with the same bounds.
     pub fn domain_cache(mut self, capacity: usize, ttl: Duration, negative_ttl: Duration) -> Self {
         self.tenancy.cache.capacity = capacity;
         self.tenancy.cache.ttl = ttl;
@@ -147,7 +148,8 @@ impl SsoConfigBuilder {
 
     /// How long the chooser waits for a domain look-up, whichever the router (WorkOS, a
     /// static map, the app's own), before it says "try again" (`504`). Default 5 seconds
-    /// (within [`workos_timeouts`](Self::workos_timeouts)).
+    /// (within [`workos_timeouts`](Self::workos_timeouts)). Also the deadline of a connection's
+    /// organization look-up for an `idp_initiated_sso_disabled` restart (then a `503`).
     pub fn domain_lookup_timeout(mut self, timeout: Duration) -> Self {
         self.tenancy.cache.timeout = timeout;
         self

@@ -1,5 +1,6 @@
-//! The domain look-ups' cache: bounded in size, each answer expiring, and one look-up per
-//! domain at a time (a burst of logins from one domain waits for the first one's answer).
+//! The directory look-ups' cache (email domains, connection owners): bounded in size, each
+//! answer expiring, and one look-up per key at a time (a burst of logins from one domain, or
+//! of restarts for one connection, waits for the first one's answer).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -29,13 +30,13 @@ enum Entry {
     },
 }
 
-/// Answers by domain, at most `capacity` of them.
-pub(super) struct DomainCache {
+/// Answers by key (a domain, a connection id), at most `capacity` of them.
+pub(super) struct LookupCache {
     entries: Mutex<HashMap<String, Entry>>,
     bounds: Bounds,
 }
 
-impl DomainCache {
+impl LookupCache {
     pub(super) fn new(bounds: Bounds) -> Self {
         Self {
             entries: Mutex::new(HashMap::new()),
@@ -48,7 +49,7 @@ impl DomainCache {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The answer for `domain`: remembered, awaited from a look-up under way, or fetched.
+    /// The answer for `domain` (the key): remembered, awaited from a look-up under way, or fetched.
     /// Errors are shared with who waited, never remembered.
     pub(super) async fn get<F, Fut>(
         &self,
@@ -178,7 +179,7 @@ fn expiry(now: Instant, ttl: Duration) -> Instant {
 
 /// A caller waiting on a look-up: leaves it when done, or when its future is dropped.
 struct Waiting<'a> {
-    cache: &'a DomainCache,
+    cache: &'a LookupCache,
     domain: &'a str,
     cell: &'a Arc<OnceCell<Answer>>,
 }
@@ -195,8 +196,8 @@ mod tests {
 
     use super::*;
 
-    fn cache(capacity: usize) -> DomainCache {
-        DomainCache::new(Bounds {
+    fn cache(capacity: usize) -> LookupCache {
+        LookupCache::new(Bounds {
             capacity,
             ttl: Duration::from_secs(60),
             negative_ttl: Duration::from_secs(5),
@@ -331,7 +332,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_lifetime_no_instant_can_hold_means_a_long_one_not_a_panic() {
-        let cache = DomainCache::new(Bounds {
+        let cache = LookupCache::new(Bounds {
             capacity: 2,
             ttl: Duration::MAX,
             negative_ttl: Duration::MAX,

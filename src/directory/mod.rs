@@ -1,9 +1,11 @@
 //! Domain routing through the WorkOS API: an email domain's active connections
 //! (`GET /connections?domain=`), narrowed to what the app admits, behind a bounded, expiring
 //! cache (`cache.rs`), a cap on look-ups at once and a deadline, so neither a burst of logins
-//! nor a WorkOS outage holds the chooser up.
+//! nor a WorkOS outage holds the chooser up; and the organization a connection belongs to
+//! (`owners.rs`), behind the same.
 
 mod cache;
+mod owners;
 
 use std::time::{Duration, Instant};
 
@@ -18,7 +20,8 @@ use crate::secret::ApiKey;
 use crate::selector::Selector;
 use crate::store::BoxFuture;
 
-use cache::DomainCache;
+use cache::LookupCache;
+pub(crate) use owners::ConnectionOwners;
 
 /// The most bytes of one list page the crate reads.
 const MAX_PAGE_BYTES: usize = 512 * 1024;
@@ -31,7 +34,7 @@ pub(crate) struct WorkOsDomains {
     url: String,
     api_key: ApiKey,
     admission: Admission,
-    cache: DomainCache,
+    cache: LookupCache,
     lookups: Slots,
     timeout: Duration,
 }
@@ -74,7 +77,7 @@ impl WorkOsDomains {
             url: format!("{}/connections", config.api_base_url),
             api_key: config.api_key.clone(),
             admission: Admission::new(config),
-            cache: DomainCache::new(bounds),
+            cache: LookupCache::new(bounds),
             lookups: Slots::new(bounds.max_concurrent),
             timeout: bounds.timeout,
         }

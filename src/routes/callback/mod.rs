@@ -7,7 +7,7 @@ mod pages;
 
 use std::sync::Arc;
 
-use http::{HeaderMap, Method, Request, Response, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 
 pub(crate) use pages::private;
 use pages::{busy, exchange_failed, expired, failed, finish_page, idp_error, refused};
@@ -30,6 +30,17 @@ pub(crate) enum Callback {
     Respond(Response<OwnBody>),
     /// A verified flow: the code must be exchanged with WorkOS.
     Exchange(Exchange),
+    /// An `idp_initiated_sso_disabled` restart for a connection not admitted by its id: it is
+    /// restarted if WorkOS says it is an active connection of an admitted organization.
+    LookUp(Box<LookUp>),
+}
+
+/// A restart waiting for the organization of its connection.
+pub(crate) struct LookUp {
+    connection: Selector,
+    headers: HeaderMap,
+    /// Clears the flow cookie the callback found stale, if it found one.
+    stale_cookie: Option<HeaderValue>,
 }
 
 /// A code to exchange, with the flow it belongs to.
@@ -101,6 +112,10 @@ pub(crate) fn callback<B>(core: &Arc<Core>, request: &Request<B>) -> Answer {
             }
             None => Answer::Now(busy()),
         },
+        Callback::LookUp(pending) => {
+            let core = core.clone();
+            Answer::later(async move { restart_for_owner(&core, *pending).await })
+        }
     }
 }
 
@@ -148,21 +163,25 @@ fn begin_for(
         if error == "idp_initiated_sso_disabled" && !own_flow {
             // WorkOS asks for an SP-initiated login for this connection; our own flows never
             // get this answer, so restarting cannot loop.
-            return respond(match query.connection_id.map(Selector::connection) {
+            return match query.connection_id.map(Selector::connection) {
                 Some(Ok(connection)) if core.admission.admits(&connection) => {
-                    restart(core, connection, headers, now)
+                    respond(restart(core, &connection, None, headers, now))
                 }
-                Some(Ok(connection)) => {
-                    let mut refused = not_admitted(&connection);
-                    private(&mut refused);
-                    refused
+                // Admitted through its organization, maybe: WorkOS says whose it is.
+                Some(Ok(connection)) if core.admission.admits_some_organization() => {
+                    Callback::LookUp(Box::new(LookUp {
+                        connection,
+                        headers: headers.clone(),
+                        stale_cookie,
+                    }))
                 }
-                _ => failed(
+                Some(Ok(connection)) => respond(refused_restart(&connection)),
+                _ => respond(failed(
                     core,
                     "The sign-in response names no valid connection.",
                     None,
-                ),
-            });
+                )),
+            };
         }
         let flow = match lookup {
             Some(FlowLookup::Found { claims, .. }) => Some(claims),
@@ -291,7 +310,7 @@ fn unsolicited(
         }
         // A login this layer started always comes back with a `state`: restart only callbacks
         // without one, so a client that keeps no cookies is restarted at most once.
-        Some(selector) if !had_state => restart(core, selector, headers, now),
+        Some(selector) if !had_state => restart(core, &selector, None, headers, now),
         _ => {
             tracing::info!(
                 had_state,
@@ -306,20 +325,77 @@ fn unsolicited(
     }
 }
 
-/// A fresh SP-initiated login, started by another site (the identity provider): it needs the
-/// same confirmation as any cross-site login.
-fn restart(core: &Core, selector: Selector, headers: &HeaderMap, now: u64) -> Response<OwnBody> {
+/// The restart of a connection admitted only if its organization is: WorkOS says whose it is
+/// (cached, bounded, with a deadline). An unknown or inactive connection, or one of an
+/// organization not admitted, gets the 403 page; no answer from WorkOS, a 503.
+async fn restart_for_owner(core: &Core, pending: LookUp) -> Response<OwnBody> {
+    let LookUp {
+        connection,
+        headers,
+        stale_cookie,
+    } = pending;
+    let id = connection.connection_id().unwrap_or_default();
+    let mut response = match core.owners.organization_of(&core.client, id).await {
+        Ok(Some(organization)) if core.admission.admits(&organization) => {
+            restart(core, &connection, Some(&organization), &headers, core.now())
+        }
+        Ok(_) => refused_restart(&connection),
+        // Busy, timed out or failed: logged where it happened.
+        Err(_) => {
+            crate::telemetry::login_refused("lookup_failed");
+            let mut page = finish_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Sign-in is unavailable",
+                "Sign-in cannot be started right now. Please try again in a moment.",
+                None,
+            );
+            private(&mut page);
+            page
+        }
+    };
+    if let Some(clear) = stale_cookie {
+        response.headers_mut().append(header::SET_COOKIE, clear);
+    }
+    response
+}
+
+/// The 403 page of a restart for a connection this app does not admit.
+fn refused_restart(connection: &Selector) -> Response<OwnBody> {
+    let mut refused = not_admitted(connection);
+    private(&mut refused);
+    refused
+}
+
+/// A fresh SP-initiated login for `connection` (admitted, or a connection of the admitted
+/// `organization`), started by another site (the identity provider): it needs the same
+/// confirmation as any cross-site login, except for a connection of the default organization,
+/// which is as good as the default selector. A confirmed restart through an organization signs
+/// in with that organization, the selector the confirmation page names.
+fn restart(
+    core: &Core,
+    connection: &Selector,
+    organization: Option<&Selector>,
+    headers: &HeaderMap,
+    now: u64,
+) -> Response<OwnBody> {
     let params = LoginParams {
         cross_site: true,
         idp_initiated: true,
         ..LoginParams::default()
     };
-    let mut response = if confirm::required(core, headers, &selector, now) {
-        let current = confirm::live_user(core, headers, now);
-        confirm::page(core, &selector, &params, current.as_ref())
-    } else {
-        core.flows
-            .start(&core.config, &params, &selector, headers, now)
+    let confirm_as = match organization {
+        Some(organization) if !confirm::required(core, headers, organization, now) => None,
+        Some(organization) => Some(organization),
+        None => Some(connection).filter(|c| confirm::required(core, headers, c, now)),
+    };
+    let mut response = match confirm_as {
+        Some(selector) => {
+            let current = confirm::live_user(core, headers, now);
+            confirm::page(core, selector, &params, current.as_ref())
+        }
+        None => core
+            .flows
+            .start(&core.config, &params, connection, headers, now),
     };
     private(&mut response);
     response
