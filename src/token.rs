@@ -10,12 +10,17 @@
 //! checked with `jsonwebtoken::crypto::verify` and its claims parsed once, with the issuer and
 //! audience compared here; any other header goes through `jsonwebtoken::decode` and its full
 //! validation, as before. `jsonwebtoken::decode` parses the header twice and the claims twice
-//! (once more for its own checks), which was most of the cost of a request.
+//! (once more for its own checks), which was most of the cost of a request. Its
+//! `crypto::sign`/`verify` also build a signer or verifier (and its HMAC key) on every call; the
+//! ring keeps the ones jsonwebtoken's provider builds for each key, per thread (`prepared`).
 
+use std::cell::RefCell;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, JwtVerifier};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -52,6 +57,8 @@ pub(crate) struct KeyRing {
 }
 
 struct RingKey {
+    /// Unique in the process: names this key's prepared signer and verifier (`PREPARED`).
+    id: u64,
     kid: String,
     /// The encoded header this key's tokens carry (`{"typ":"JWT","alg":"HS256","kid":…}`).
     header: String,
@@ -80,6 +87,7 @@ impl KeyRing {
                 // A short hash of the derived key: names the key, reveals nothing of it.
                 let kid = crypto::sha256_b64(&key)[..11].to_owned();
                 RingKey {
+                    id: NEXT_KEY_ID.fetch_add(1, Ordering::Relaxed),
                     header: encoded_header(&kid),
                     kid,
                     // Refused only when empty; a derived key is always 32 bytes.
@@ -112,11 +120,11 @@ impl KeyRing {
         token.push_str(&key.header);
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(&json, &mut token);
-        let signature =
-            jsonwebtoken::crypto::sign(token.as_bytes(), &key.encoding, Algorithm::HS256)
-                .expect("HS256 signing with a 32-byte key cannot fail");
+        let signature = key
+            .with_prepared(|prepared| prepared.signer.try_sign(token.as_bytes()))
+            .expect("HS256 signing with a 32-byte key cannot fail");
         token.push('.');
-        token.push_str(&signature);
+        URL_SAFE_NO_PAD.encode_string(signature, &mut token);
         Token::new(token)
     }
 
@@ -148,10 +156,12 @@ impl KeyRing {
         payload: &str,
         signature: &str,
     ) -> Result<Verified<T>, TokenError> {
-        let key = &self.keys[index].decoding;
-        let signed =
-            jsonwebtoken::crypto::verify(signature, message.as_bytes(), key, Algorithm::HS256);
-        if !matches!(signed, Ok(true)) {
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature)
+            .map_err(|_| TokenError::Invalid)?;
+        let signed = self.keys[index]
+            .with_prepared(|prepared| prepared.verifier.verify(message.as_bytes(), &signature));
+        if signed.is_err() {
             return Err(TokenError::Invalid);
         }
         let json = URL_SAFE_NO_PAD
@@ -185,6 +195,67 @@ impl KeyRing {
             claims: data.claims,
             current_key: index == 0,
         })
+    }
+}
+
+/// Ids for [`RingKey::id`].
+static NEXT_KEY_ID: AtomicU64 = AtomicU64::new(0);
+
+/// How many keys' signers and verifiers a thread keeps: a layer has a few (sessions and flows,
+/// the current and the retired secrets); more are rebuilt as needed.
+const PREPARED_PER_THREAD: usize = 8;
+
+/// jsonwebtoken's signer and verifier for one key, as its crypto provider builds them.
+struct Prepared {
+    key: u64,
+    signer: Box<dyn JwtSigner>,
+    verifier: Box<dyn JwtVerifier>,
+}
+
+thread_local! {
+    /// The signers and verifiers this thread built, newest last. Trait objects that are neither
+    /// `Send` nor `Sync`, so each thread keeps its own; a key's stay until newer ones push them
+    /// out, also after its layer is gone.
+    static PREPARED: RefCell<Vec<Prepared>> = const { RefCell::new(Vec::new()) };
+}
+
+impl RingKey {
+    /// Runs `use_it` with this key's signer and verifier, built by jsonwebtoken's default
+    /// crypto provider the first time this thread needs them.
+    fn with_prepared<R>(
+        &self,
+        use_it: impl FnOnce(&Prepared) -> Result<R, jsonwebtoken::signature::Error>,
+    ) -> Result<R, TokenError> {
+        PREPARED.with(|prepared| {
+            let mut prepared = prepared.borrow_mut();
+            let at = match prepared.iter().position(|p| p.key == self.id) {
+                Some(at) => at,
+                None => {
+                    if prepared.len() == PREPARED_PER_THREAD {
+                        prepared.remove(0);
+                    }
+                    prepared.push(self.prepare()?);
+                    prepared.len() - 1
+                }
+            };
+            use_it(&prepared[at]).map_err(|_| TokenError::Invalid)
+        })
+    }
+
+    fn prepare(&self) -> Result<Prepared, TokenError> {
+        // `None` only when the build enables both of jsonwebtoken's backends and installs
+        // neither; jsonwebtoken's own `encode`/`decode` would fail the same way.
+        let provider = CryptoProvider::try_get_default().ok_or(TokenError::Invalid)?;
+        let signer = (provider.signer_factory)(&Algorithm::HS256, &self.encoding);
+        let verifier = (provider.verifier_factory)(&Algorithm::HS256, &self.decoding);
+        match (signer, verifier) {
+            (Ok(signer), Ok(verifier)) => Ok(Prepared {
+                key: self.id,
+                signer,
+                verifier,
+            }),
+            _ => Err(TokenError::Invalid),
+        }
     }
 }
 
@@ -285,6 +356,22 @@ mod tests {
         let key = &ring.keys[0];
         let encoded = jsonwebtoken::encode(&header_of(&key.kid), &claims(), &key.encoding).unwrap();
         assert_eq!(ring.sign(&claims()).expose(), encoded);
+    }
+
+    #[test]
+    fn more_keys_than_a_thread_keeps_prepared_still_sign_and_verify() {
+        let rings: Vec<KeyRing> = (0..PREPARED_PER_THREAD as u8 * 2 + 1)
+            .map(|i| ring(&[&[i + 1; 32]], "p"))
+            .collect();
+        for _ in 0..2 {
+            for (i, ring) in rings.iter().enumerate() {
+                let token = ring.sign(&claims());
+                assert!(ring.verify::<Claims>(token.expose()).is_ok(), "ring {i}");
+                let other = &rings[(i + 1) % rings.len()];
+                assert!(other.verify::<Claims>(token.expose()).is_err(), "ring {i}");
+            }
+        }
+        PREPARED.with(|prepared| assert!(prepared.borrow().len() <= PREPARED_PER_THREAD));
     }
 
     #[test]
