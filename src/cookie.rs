@@ -63,45 +63,54 @@ impl CookieFinder {
         let mut lines = headers.get_all(header::COOKIE).iter().peekable();
         while let Some(line) = lines.next() {
             let bytes = line.as_bytes();
-            let mut at = self.finder.find_iter(bytes).peekable();
-            // A header without the name matters only for the pairs it takes from the budget.
-            if budget == 0 || (at.peek().is_none() && lines.peek().is_none()) {
+            let more = lines.peek().is_some();
+            let mut at = self.finder.find(bytes);
+            // A header without the name matters only for the pairs it takes from the budget;
+            // one that `to_str` would refuse is skipped whole, as `request_cookies` skips it.
+            if budget == 0 || (at.is_none() && !more) {
                 break;
             }
             if !is_visible_ascii(bytes) {
                 continue;
             }
-            for at in at {
-                let Some(value) = self.value_at(bytes, at) else {
-                    continue;
+            while let Some(start) = at {
+                let next = match self.value_at(bytes, start) {
+                    Some((value, end)) => {
+                        if count_semicolons(&bytes[..start]) >= budget {
+                            break;
+                        }
+                        if found != Found::None {
+                            return Found::Several;
+                        }
+                        found = Found::One(value);
+                        // A value holds no `;`: the next pair starts after it.
+                        end
+                    }
+                    None => start + 1,
                 };
-                if count_semicolons(&bytes[..at]) >= budget {
-                    break;
-                }
-                if found != Found::None {
-                    return Found::Several;
-                }
-                found = Found::One(value);
+                at = self.finder.find(&bytes[next..]).map(|offset| next + offset);
             }
-            if lines.peek().is_some() {
+            if more {
                 budget = budget.saturating_sub(count_semicolons(bytes) + 1);
             }
         }
         found
     }
 
-    /// The value of the pair whose name starts at `at`, if the name is the whole name of its
-    /// pair: after a `;` (or the start) and blanks, before blanks and `=`.
-    fn value_at<'a>(&self, bytes: &'a [u8], at: usize) -> Option<&'a str> {
+    /// The value of the pair whose name starts at `at`, and where the pair ends, if the name is
+    /// the whole name of its pair: after a `;` (or the start) and blanks, before blanks and `=`.
+    fn value_at<'a>(&self, bytes: &'a [u8], at: usize) -> Option<(&'a str, usize)> {
         let before = bytes[..at].trim_ascii_end();
         if !(before.is_empty() || before.ends_with(b";")) {
             return None;
         }
-        let after = bytes[at + self.name.len()..].trim_ascii_start();
+        let name_end = at + self.name.len();
+        let after = bytes[name_end..].trim_ascii_start();
         let value = after.strip_prefix(b"=")?;
-        let end = memchr::memchr(b';', value).unwrap_or(value.len());
-        let value = std::str::from_utf8(value[..end].trim_ascii()).ok()?;
-        Some(value.trim_matches('"'))
+        let value_start = bytes.len() - value.len();
+        let end = memchr::memchr(b';', value).map_or(bytes.len(), |at| value_start + at);
+        let value = std::str::from_utf8(bytes[value_start..end].trim_ascii()).ok()?;
+        Some((value.trim_matches('"'), end))
     }
 }
 
