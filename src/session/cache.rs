@@ -9,10 +9,12 @@
 //! under the keys that verified it; whether that key is still the current one is kept, so a
 //! token signed with a retired key is still renewed.
 //!
-//! A token is matched by its whole value. Entries are found by a keyed hash (SipHash with this
-//! process's random keys) of the token's signature, which only the key holder can choose, and an
-//! entry counts only if its stored token equals the presented one byte for byte: a collision,
-//! however it came about, is a miss, never someone else's session.
+//! A token is matched by its whole value. Entries are found by the last eight characters of the
+//! token's signature, mixed with a random seed (a folded multiply, as foldhash does): the
+//! signature of a stored token is an HMAC, uniformly random and chosen by no one but the key
+//! holder, so it needs no SipHash to keep the table's buckets even. An entry counts only if its
+//! stored token equals the presented one byte for byte: a collision, however it came about, is
+//! a miss, never someone else's session.
 //!
 //! The bound is a number of entries, split over a few shards so that threads rarely share a
 //! lock. A full shard makes room by dropping one entry: an expired one among a few it looks at,
@@ -46,10 +48,11 @@ pub(crate) struct CachedSession {
 pub(crate) struct VerifiedCache {
     shards: Box<[RwLock<Shard>]>,
     per_shard: usize,
-    hasher: RandomState,
+    /// Random per cache: where a token's entry lives differs from process to process.
+    seed: u64,
 }
 
-/// Entries by the keyed hash of their token's signature.
+/// Entries by the mixed tail of their token's signature.
 type Shard = HashMap<u64, Arc<CachedSession>, BuildHasherDefault<AlreadyHashed>>;
 
 impl VerifiedCache {
@@ -64,7 +67,7 @@ impl VerifiedCache {
         Self {
             shards: (0..shards).map(|_| RwLock::default()).collect(),
             per_shard: capacity.checked_div(shards).unwrap_or(0),
-            hasher: RandomState::new(),
+            seed: RandomState::new().hash_one(0u8),
         }
     }
 
@@ -116,8 +119,12 @@ impl VerifiedCache {
         if self.shards.is_empty() {
             return None;
         }
-        let signature = token.rsplit_once('.').map_or(token, |(_, s)| s);
-        let key = self.hasher.hash_one(signature);
+        let signature = token.rsplit_once('.').map_or(token, |(_, s)| s).as_bytes();
+        let mut tail = [0u8; 8];
+        let last = &signature[signature.len().saturating_sub(8)..];
+        tail[..last.len()].copy_from_slice(last);
+        let mixed = u128::from(u64::from_le_bytes(tail) ^ self.seed) * 0x9E37_79B9_7F4A_7C15;
+        let key = (mixed as u64) ^ ((mixed >> 64) as u64);
         // Bits the shard's own table does not index by (its low bits, and its top seven).
         let index = (key >> 32) as usize & (self.shards.len() - 1);
         Some((&self.shards[index], key))
@@ -133,7 +140,7 @@ impl VerifiedCache {
     }
 }
 
-/// The hasher of keys that already are a keyed hash: passes them through.
+/// The hasher of keys that already are mixed: passes them through.
 #[derive(Default)]
 struct AlreadyHashed(u64);
 
