@@ -9,7 +9,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use http::{HeaderMap, HeaderValue, Response, header};
+use http::header::{self, Entry};
+use http::{HeaderMap, HeaderValue, Response};
 use pin_project_lite::pin_project;
 
 use crate::body::ResponseBody;
@@ -73,18 +74,27 @@ impl Outgoing {
         if self.personal {
             // A page made for one user must never be served to another by a shared cache: the
             // app's own caching headers win, but the cache key always includes the cookie.
-            if !headers.contains_key(header::CACHE_CONTROL) {
-                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private"));
+            // One look-up each, not a check and an insert.
+            if let Entry::Vacant(vacant) = headers.entry(header::CACHE_CONTROL) {
+                vacant.insert(HeaderValue::from_static("private"));
             }
-            let varies = headers.get_all(header::VARY).iter().any(|value| {
-                value.to_str().is_ok_and(|v| {
-                    v.split(',').any(|name| {
-                        matches!(name.trim(), "*") || name.trim().eq_ignore_ascii_case("cookie")
-                    })
-                })
-            });
-            if !varies {
-                headers.append(header::VARY, HeaderValue::from_static("Cookie"));
+            match headers.entry(header::VARY) {
+                Entry::Vacant(vacant) => {
+                    vacant.insert(HeaderValue::from_static("Cookie"));
+                }
+                Entry::Occupied(mut vary) => {
+                    let varies = vary.iter().any(|value| {
+                        value.to_str().is_ok_and(|v| {
+                            v.split(',').any(|name| {
+                                matches!(name.trim(), "*")
+                                    || name.trim().eq_ignore_ascii_case("cookie")
+                            })
+                        })
+                    });
+                    if !varies {
+                        vary.append(HeaderValue::from_static("Cookie"));
+                    }
+                }
             }
         }
         if let Some(cookie) = self.set_cookie.take() {
