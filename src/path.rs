@@ -14,8 +14,12 @@ use percent_encoding::percent_decode_str;
 /// servlet containers), backslashes, encoded slashes, NUL, and doubled slashes (merged by many
 /// proxies).
 pub(crate) fn is_ambiguous(path: &str) -> bool {
-    // Byte searches first: most paths have none of these, and this runs on every request.
+    // Byte searches first: most paths have none of these, and this runs on every request. A
+    // short path is read once, byte by byte, instead of searched four times.
     let bytes = path.as_bytes();
+    if bytes.len() <= 64 && !any_rule_byte(bytes) {
+        return false;
+    }
     if memchr::memchr2(b';', b'\\', bytes).is_some() || memchr::memmem::find(bytes, b"//").is_some()
     {
         return true;
@@ -37,6 +41,18 @@ pub(crate) fn is_ambiguous(path: &str) -> bool {
     SPELLINGS.iter().any(|spelling| lower.contains(spelling))
         || lower.contains("%e0%80") // overlong three-byte UTF-8
         || lower.contains("%f0%80") // overlong four-byte UTF-8
+}
+
+/// Whether `bytes` holds any byte an ambiguity rule looks at (`;`, `\\`, `.`, `%`) or `//`.
+fn any_rule_byte(bytes: &[u8]) -> bool {
+    let mut previous = 0;
+    for &byte in bytes {
+        if matches!(byte, b';' | b'\\' | b'.' | b'%') || (byte == b'/' && previous == b'/') {
+            return true;
+        }
+        previous = byte;
+    }
+    false
 }
 
 /// One raw path segment as a router hands it to the app: percent-decoded once, as axum's
