@@ -38,38 +38,65 @@ pub(super) fn url(
     flow: Flow<'_>,
 ) -> String {
     let (param, value) = selector.param();
-    let mut start = String::with_capacity(fixed.len() + 256);
-    start.push_str(fixed);
-    let query_starts = fixed.find('?').map_or(fixed.len(), |at| at + 1);
-    let mut url = form_urlencoded::Serializer::for_suffix(start, query_starts);
-    url.append_pair("state", flow.state)
-        .append_pair("code_challenge", flow.code_challenge)
-        .append_pair("code_challenge_method", "S256")
-        .append_pair(param, value);
+    let mut url = Query(String::with_capacity(fixed.len() + 256));
+    url.0.push_str(fixed);
+    url.pair("state", flow.state)
+        .pair("code_challenge", flow.code_challenge)
+        .pair("code_challenge_method", "S256")
+        .pair(param, value);
     if let Some(hint) = &login.login_hint {
-        url.append_pair("login_hint", hint);
+        url.pair("login_hint", hint);
     }
     if let Some(hint) = &login.domain_hint {
-        url.append_pair("domain_hint", hint);
+        url.pair("domain_hint", hint);
     }
     // The spec: `style: form, explode: false`, so one comma-joined value. (WorkOS's Node SDK
     // repeats the name per scope instead; the crate follows the spec.)
     if !params.provider_scopes.is_empty() {
-        url.append_pair("provider_scopes", &params.provider_scopes.join(","));
+        url.pair("provider_scopes", &params.provider_scopes.join(","));
     }
     // The spec types this as an object and gives no `style`; OpenAPI's default (form, exploded)
     // would send bare `hd=...` pairs that collide with WorkOS's own parameters. The bracket form
     // `provider_query_params[key]=value` is what WorkOS's SDKs send, so it is what is sent.
     for (key, value) in &params.provider_query_params {
-        url.append_pair(&format!("provider_query_params[{key}]"), value);
+        url.pair(&format!("provider_query_params[{key}]"), value);
     }
     if let Some(nonce) = flow.nonce {
-        url.append_pair("nonce", nonce);
+        url.pair("nonce", nonce);
     }
     if let Some(prompt) = login.prompt.or(params.prompt) {
-        url.append_pair("prompt", prompt.as_str());
+        url.pair("prompt", prompt.as_str());
     }
-    url.finish()
+    url.0
+}
+
+/// A URL whose query grows by `&name=value` pairs, form-encoded byte for byte as
+/// `form_urlencoded::Serializer` encodes them; text that encoding leaves alone (the state, the
+/// challenge, ids: base64url and ASCII names) is copied as it is instead of byte by byte.
+struct Query(String);
+
+impl Query {
+    fn pair(&mut self, name: &str, value: &str) -> &mut Self {
+        if !self.0.ends_with('?') {
+            self.0.push('&');
+        }
+        self.push_encoded(name);
+        self.0.push('=');
+        self.push_encoded(value);
+        self
+    }
+
+    fn push_encoded(&mut self, text: &str) {
+        let unchanged = text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_'));
+        if unchanged {
+            self.0.push_str(text);
+        } else {
+            self.0
+                .extend(form_urlencoded::byte_serialize(text.as_bytes()));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -85,6 +112,18 @@ mod tests {
             .into_owned()
             .collect();
         (query.to_owned(), pairs)
+    }
+
+    #[test]
+    fn pairs_are_encoded_byte_for_byte_as_form_urlencoded_does() {
+        for value in ["abc-_.*XYZ09", "a b+c", "é/ü?&=#%", "", "~!'()"] {
+            let mut query = Query("https://x.test/a?k=v".to_owned());
+            query.pair("name[x]", value);
+            let mut expected =
+                form_urlencoded::Serializer::for_suffix("https://x.test/a?k=v".to_owned(), 17);
+            expected.append_pair("name[x]", value);
+            assert_eq!(query.0, expected.finish(), "{value:?}");
+        }
     }
 
     #[test]
