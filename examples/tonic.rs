@@ -93,7 +93,7 @@ impl WhoAmI for WhoAmIService {
         let profile = request.extensions().get::<Profile>();
         // Only reachable without a profile if the layer were removed: fail closed all the same.
         let profile = profile.ok_or_else(|| Status::unauthenticated("no session"))?;
-        let source = match request.extensions().get::<Session>().map(|s| s.source) {
+        let source = match profile.session().map(|s| s.source) {
             Some(SessionSource::Cookie) => "cookie",
             _ => "bearer",
         };

@@ -79,14 +79,32 @@ impl IntoResponse for SsoRejection {
     }
 }
 
-/// The value of type `T` the layer put in the extensions, or why there is none.
-fn from_extensions<T: Clone + Send + Sync + 'static>(
+/// What `read` takes from the profile the layer put in the extensions, or why there is none.
+fn from_extensions<T>(
     parts: &Parts,
+    read: impl FnOnce(&Profile) -> Option<T>,
 ) -> Result<Option<T>, SsoRejection> {
     if !layer_ran(&parts.extensions) {
         return Err(SsoRejection::LayerMissing);
     }
-    Ok(parts.extensions.get::<T>().cloned())
+    Ok(parts.extensions.get::<Profile>().and_then(read))
+}
+
+/// How each extractor reads its value from the verified profile.
+trait FromProfile: Sized {
+    fn from_profile(profile: &Profile) -> Option<Self>;
+}
+
+impl FromProfile for Profile {
+    fn from_profile(profile: &Profile) -> Option<Self> {
+        Some(profile.clone())
+    }
+}
+
+impl FromProfile for Session {
+    fn from_profile(profile: &Profile) -> Option<Self> {
+        profile.session().cloned()
+    }
 }
 
 macro_rules! extractor {
@@ -95,7 +113,7 @@ macro_rules! extractor {
             type Rejection = SsoRejection;
 
             async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-                from_extensions(parts)?.ok_or(SsoRejection::Unauthenticated)
+                from_extensions(parts, <$type>::from_profile)?.ok_or(SsoRejection::Unauthenticated)
             }
         }
 
@@ -106,7 +124,7 @@ macro_rules! extractor {
                 parts: &mut Parts,
                 _: &S,
             ) -> Result<Option<Self>, Self::Rejection> {
-                from_extensions(parts)
+                from_extensions(parts, <$type>::from_profile)
             }
         }
     };
@@ -115,14 +133,18 @@ macro_rules! extractor {
 extractor!(Profile);
 extractor!(Session);
 
+/// The claims of the session the profile carries.
+fn claims_of(profile: &Profile) -> Option<Claims> {
+    profile.session().map(|session| session.claims.clone())
+}
+
 /// The session's [`Claims`] (what the authorization hook added), from the [`Session`]: empty
 /// when the hook added none, a rejection when there is no session.
 impl<S: Send + Sync> FromRequestParts<S> for Claims {
     type Rejection = SsoRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let session = from_extensions::<Session>(parts)?.ok_or(SsoRejection::Unauthenticated)?;
-        Ok(session.claims)
+        from_extensions(parts, claims_of)?.ok_or(SsoRejection::Unauthenticated)
     }
 }
 
@@ -130,6 +152,6 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Claims {
     type Rejection = SsoRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
-        Ok(from_extensions::<Session>(parts)?.map(|session| session.claims))
+        from_extensions(parts, claims_of)
     }
 }

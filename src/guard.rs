@@ -211,7 +211,7 @@ impl Guard {
         now: SystemTime,
     ) -> Result<&'a Profile, Denied> {
         let profile = extensions.get::<Profile>().ok_or(Denied::Unauthenticated)?;
-        match self.outcome(profile, extensions.get::<Session>(), now) {
+        match self.outcome(profile, profile.session(), now) {
             Outcome::Allow => Ok(profile),
             Outcome::Reauthenticate => Err(Denied::ReauthenticationRequired),
             Outcome::Forbid => Err(Denied::Forbidden),
@@ -418,8 +418,7 @@ mod tests {
         let signed_in = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         let session = |at| {
             let mut extensions = Extensions::new();
-            extensions.insert(admin.clone());
-            extensions.insert(Session {
+            extensions.insert(admin.with_session(std::sync::Arc::new(Session {
                 id: "s".into(),
                 authenticated_at: at,
                 issued_at: at,
@@ -427,7 +426,7 @@ mod tests {
                 source: crate::SessionSource::Cookie,
                 claims: Default::default(),
                 trimmed: Vec::new(),
-            });
+            })));
             extensions
         };
         let five = Duration::from_secs(300);

@@ -140,6 +140,7 @@
 // The modules form layers, each using only layers below it: `src/layering.rs` holds their order
 // and checks every `crate::` path against it (leaves first here, then the rest).
 pub mod body;
+mod claims;
 mod cookie;
 mod crypto;
 pub mod domains;
@@ -179,6 +180,7 @@ mod revocation;
 mod routes;
 mod service;
 mod session;
+mod session_info;
 #[cfg(feature = "testkit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;

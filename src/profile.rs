@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::session_info::Session;
+
 /// The authenticated user, as WorkOS reported it at sign-in.
 ///
 /// The layer puts it in the request extensions of every request with a valid session; with the
@@ -15,11 +17,16 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// and cloning it costs a reference count, not a copy of every string. Changing a field of a
 /// clone copies it first, so clones never see each other's changes.
 ///
+/// The profile the layer puts in the extensions also carries the [`Session`] it was verified
+/// with ([`session`](Self::session)), so a request holds one extension, not two. Two profiles
+/// are equal when their fields are; the session does not count.
+///
 /// `raw_attributes` (the IdP's unfiltered assertion) is deliberately absent: it is never kept.
 /// Trust `organization_id` and `connection_id` for membership, not the `email` domain.
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 pub struct Profile {
     fields: Arc<ProfileFields>,
+    session: Option<Arc<Session>>,
 }
 
 /// The fields of a [`Profile`], as WorkOS names them.
@@ -169,7 +176,38 @@ impl From<ProfileFields> for Profile {
     fn from(fields: ProfileFields) -> Self {
         Self {
             fields: Arc::new(fields),
+            session: None,
         }
+    }
+}
+
+impl Profile {
+    /// The session this profile was verified with: set on the profile the layer puts in the
+    /// request extensions, `None` on one built in code (or deserialized).
+    ///
+    /// ```
+    /// # use tower_workos_sso::Profile;
+    /// fn session_id(request: &http::Request<()>) -> Option<&str> {
+    ///     let profile = request.extensions().get::<Profile>()?;
+    ///     profile.session().map(|session| session.id.as_str())
+    /// }
+    /// ```
+    pub fn session(&self) -> Option<&Session> {
+        self.session.as_deref()
+    }
+
+    /// The same profile, carrying `session`.
+    pub(crate) fn with_session(&self, session: Arc<Session>) -> Self {
+        Self {
+            fields: self.fields.clone(),
+            session: Some(session),
+        }
+    }
+}
+
+impl PartialEq for Profile {
+    fn eq(&self, other: &Self) -> bool {
+        self.fields == other.fields
     }
 }
 

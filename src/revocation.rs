@@ -115,22 +115,21 @@ impl Revocations {
         self.consume_login_state(&format!("webhook-event:{id}"), until)
     }
 
-    /// Whether the verified session of `profile` and `session` is revoked.
-    pub(crate) fn check(
-        &self,
-        profile: &Profile,
-        session: &Session,
-    ) -> BoxFuture<'_, Result<bool, StoreError>> {
-        self.store.is_revoked(&session_ref(profile, session))
+    /// Whether the verified session `profile` carries is revoked. A profile without one came
+    /// from no session: it counts as revoked.
+    pub(crate) fn check(&self, profile: &Profile) -> BoxFuture<'_, Result<bool, StoreError>> {
+        match profile.session() {
+            Some(session) => self.store.is_revoked(&session_ref(profile, session)),
+            None => Box::pin(std::future::ready(Ok(true))),
+        }
     }
 
     /// [`check`](Self::check) answered at once, when the store can (the memory store can).
-    pub(crate) fn check_now(
-        &self,
-        profile: &Profile,
-        session: &Session,
-    ) -> Option<Result<bool, StoreError>> {
-        self.store.is_revoked_now(&session_ref(profile, session))
+    pub(crate) fn check_now(&self, profile: &Profile) -> Option<Result<bool, StoreError>> {
+        match profile.session() {
+            Some(session) => self.store.is_revoked_now(&session_ref(profile, session)),
+            None => Some(Ok(true)),
+        }
     }
 }
 
@@ -272,17 +271,18 @@ mod tests {
             claims: crate::authorization::Claims::default(),
             trimmed: Vec::new(),
         };
-        assert!(!now(revocations.check(&profile, &session)).unwrap());
+        let profile = profile.with_session(Arc::new(session));
+        assert!(!now(revocations.check(&profile)).unwrap());
         now(revocations.revoke(Revocation::Organization("org_1".into()))).unwrap();
-        assert!(now(revocations.check(&profile, &session)).unwrap());
+        assert!(now(revocations.check(&profile)).unwrap());
         // The record lasts on the layer's clock: until T0 + 1 h + 30 s, then it goes.
         clock.store(
             (T0 + 3630) * 1000 + 999,
             std::sync::atomic::Ordering::SeqCst,
         );
-        assert!(now(revocations.check(&profile, &session)).unwrap());
+        assert!(now(revocations.check(&profile)).unwrap());
         clock.store((T0 + 3631) * 1000, std::sync::atomic::Ordering::SeqCst);
-        assert!(!now(revocations.check(&profile, &session)).unwrap());
+        assert!(!now(revocations.check(&profile)).unwrap());
         // Empty ids revoke nothing, and say so.
         assert!(now(revocations.revoke(Revocation::User(String::new()))).is_err());
     }

@@ -13,7 +13,7 @@ use crate::future::{Deferred, Outgoing, ResponseFuture};
 use crate::profile::Profile;
 use crate::response::{self, Reason};
 use crate::routes::{self, login::sign_in_required};
-use crate::session::{CachedSession, Presented, Session, SessionSource, Sessions};
+use crate::session::{CachedSession, Presented, SessionSource};
 use crate::store::StoreError;
 use crate::telemetry::{self, SessionRefusal};
 
@@ -109,9 +109,9 @@ impl<S> SsoService<S> {
         };
 
         // Identity only ever comes from a session verified here, never from what came before.
-        let extensions = request.extensions_mut();
-        extensions.remove::<Profile>();
-        extensions.remove::<Session>();
+        // (A `Session` comes only with a verified `Profile`: no code outside the crate can make
+        // one, so only the profile needs removing.)
+        request.extensions_mut().remove::<Profile>();
 
         let (cached, source) = match verified {
             Ok(verified) => verified,
@@ -133,15 +133,14 @@ impl<S> SsoService<S> {
                 .map(|(token, exp)| core.sessions.cookie(&token, exp, now)),
             SessionSource::Bearer => None,
         };
-        let (profile, session) = Sessions::parts(&cached.claims, source);
+        // One extension: the profile, carrying its session (built once per cached token).
+        let profile = cached.profile(source).clone();
         drop(cached);
 
         // Every verified session is checked against the revocations before the app sees it:
         // at once when the store can answer from memory, else in a future of its own.
-        if let Some(revoked) = core.revocations.check_now(&profile, &session) {
-            let extensions = request.extensions_mut();
-            extensions.insert(session);
-            extensions.insert(profile);
+        if let Some(revoked) = core.revocations.check_now(&profile) {
+            request.extensions_mut().insert(profile);
             return match admit(core, &mut self.inner, request, source, set_cookie, revoked) {
                 Deferred::Call { future, outgoing } => ResponseFuture::inner(future, outgoing),
                 Deferred::Respond(response) => ResponseFuture::ready(response),
@@ -152,10 +151,8 @@ impl<S> SsoService<S> {
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let core = core.clone();
         ResponseFuture::deferred(async move {
-            let revoked = core.revocations.check(&profile, &session).await;
-            let extensions = request.extensions_mut();
-            extensions.insert(session);
-            extensions.insert(profile);
+            let revoked = core.revocations.check(&profile).await;
+            request.extensions_mut().insert(profile);
             admit(&core, &mut inner, request, source, set_cookie, revoked)
         })
     }
@@ -208,7 +205,6 @@ where
         Err(error) if !core.policy.is_protected(request.uri().path()) => {
             tracing::warn!(%error, "session store unavailable; public path served anonymously");
             request.extensions_mut().remove::<Profile>();
-            request.extensions_mut().remove::<Session>();
             Deferred::Call {
                 future: inner.call(request),
                 outgoing: Outgoing::anonymous(),
@@ -216,7 +212,6 @@ where
         }
         Ok(true) if !core.policy.is_protected(request.uri().path()) => {
             request.extensions_mut().remove::<Profile>();
-            request.extensions_mut().remove::<Session>();
             // A revoked cookie is cleared; a bearer client's cookies are not ours to touch.
             let set_cookie =
                 (source == SessionSource::Cookie).then(|| core.sessions.clear_cookie());
@@ -254,7 +249,7 @@ mod tests {
     use tower::{Service, ServiceBuilder, ServiceExt, service_fn};
 
     use crate::store::MemoryStore;
-    use crate::{Profile, Session, SessionSource, SsoConfig, SsoConfigBuilder, SsoLayer};
+    use crate::{Profile, SessionSource, SsoConfig, SsoConfigBuilder, SsoLayer};
 
     const T0: u64 = 1_800_000_000;
 
@@ -295,7 +290,10 @@ mod tests {
                     let extensions = request.extensions();
                     *seen.email.lock().unwrap() =
                         extensions.get::<Profile>().map(|p| p.email.clone());
-                    *seen.source.lock().unwrap() = extensions.get::<Session>().map(|s| s.source);
+                    *seen.source.lock().unwrap() = extensions
+                        .get::<Profile>()
+                        .and_then(Profile::session)
+                        .map(|s| s.source);
                     Ok::<_, Infallible>(Response::new("inner".to_owned()))
                 }
             }))

@@ -7,7 +7,6 @@
 //! ever enters the session. The shortcuts run first, then the hook. A hook that denies, fails,
 //! panics or outlives its deadline means no session.
 
-mod claims;
 mod rules;
 
 use std::fmt;
@@ -19,7 +18,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-pub use claims::Claims;
+pub use crate::claims::Claims;
 pub(crate) use rules::Rule;
 
 use crate::profile::Profile;

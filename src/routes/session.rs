@@ -13,7 +13,7 @@ use serde_json::json;
 use super::Answer;
 use crate::core::Core;
 use crate::response::{self, Caller, OwnBody, Reason};
-use crate::session::{Presented, SessionSource, Sessions};
+use crate::session::{Presented, SessionSource};
 
 /// Answers `GET`/`HEAD {base}/session`.
 pub(crate) fn session<B>(core: &Arc<Core>, request: &Request<B>) -> Answer {
@@ -35,7 +35,7 @@ pub(crate) fn session<B>(core: &Arc<Core>, request: &Request<B>) -> Answer {
             return Answer::Now(unauthenticated(Reason::Invalid));
         }
     };
-    let (profile, session) = Sessions::parts(&cached.claims, source);
+    let profile = cached.profile(source).clone();
     // On a tenant's host, a session of another tenant is none.
     let refusal = core
         .tenants
@@ -46,7 +46,7 @@ pub(crate) fn session<B>(core: &Arc<Core>, request: &Request<B>) -> Answer {
     }
     let core = core.clone();
     Answer::later(async move {
-        match core.revocations.check(&profile, &session).await {
+        match core.revocations.check(&profile).await {
             Ok(false) => {}
             Ok(true) => return unauthenticated(Reason::Invalid),
             Err(error) => {
@@ -60,6 +60,9 @@ pub(crate) fn session<B>(core: &Arc<Core>, request: &Request<B>) -> Answer {
                 return refused;
             }
         }
+        let Some(session) = profile.session() else {
+            return unauthenticated(Reason::Invalid);
+        };
         let expires_at = session
             .expires_at
             .duration_since(std::time::UNIX_EPOCH)

@@ -24,9 +24,10 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
-use super::SessionClaims;
+use super::{SessionClaims, SessionSource, metadata};
+use crate::profile::Profile;
 
 /// The most shards; fewer when the capacity is small.
 const MAX_SHARDS: usize = 16;
@@ -42,6 +43,23 @@ pub(crate) struct CachedSession {
     pub(crate) claims: SessionClaims,
     /// Whether the ring's current key signed it (otherwise the next response renews it).
     pub(crate) current_key: bool,
+    /// The profile carrying its session, as presented by cookie and as a bearer token: built
+    /// the first time, then shared by every request that presents the token.
+    profiles: [OnceLock<Profile>; 2],
+}
+
+impl CachedSession {
+    /// The profile for the request extensions, carrying its [`Session`] for `source`.
+    pub(crate) fn profile(&self, source: SessionSource) -> &Profile {
+        let slot = match source {
+            SessionSource::Cookie => &self.profiles[0],
+            SessionSource::Bearer => &self.profiles[1],
+        };
+        slot.get_or_init(|| {
+            let session = Arc::new(metadata(&self.claims, source));
+            self.claims.profile.with_session(session)
+        })
+    }
 }
 
 /// Verified session tokens, bounded in number.
@@ -94,6 +112,7 @@ impl VerifiedCache {
             token: token.into(),
             claims,
             current_key,
+            profiles: Default::default(),
         });
         let Some((shard, key)) = self.slot(token) else {
             return cached;

@@ -14,11 +14,12 @@ mod cache;
 mod reader;
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue};
 use serde::{Deserialize, Serialize};
 
+pub use crate::session_info::{Session, SessionSource};
 pub(crate) use cache::CachedSession;
 pub(crate) use reader::Presented;
 
@@ -33,46 +34,6 @@ use crate::token::{Addressed, KeyRing, TokenError, Verified};
 
 /// The longest session token the crate writes, so the whole `Set-Cookie` stays under 4 KB.
 pub(crate) const MAX_ISSUED_LEN: usize = 3800;
-
-/// Metadata of the verified session, beside the [`Profile`] in the request extensions.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Session {
-    /// The session id (`sid`): new at every sign-in, the handle for revocation.
-    pub id: String,
-    /// When the user signed in; the absolute lifetime counts from here.
-    pub authenticated_at: SystemTime,
-    /// When this token was issued (moves with the sliding window).
-    pub issued_at: SystemTime,
-    /// When this token expires unless the user is active.
-    pub expires_at: SystemTime,
-    /// Where the token came from.
-    pub source: SessionSource,
-    /// The claims the app's [authorization hook](crate::SsoConfigBuilder::authorize) added at
-    /// sign-in (empty without one).
-    pub claims: Claims,
-    /// The profile fields that hold less than WorkOS returned, so that the session fits in a
-    /// cookie: `"custom_attributes"`, `"groups"` (dropped by the default policy, or narrowed by
-    /// the hook's `keep_*`). Empty when the profile is complete.
-    pub trimmed: Vec<String>,
-}
-
-impl Session {
-    /// Whether any profile field was trimmed (see [`trimmed`](Self::trimmed)).
-    pub fn is_trimmed(&self) -> bool {
-        !self.trimmed.is_empty()
-    }
-}
-
-/// How the client presented its session.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SessionSource {
-    /// The session cookie (browsers).
-    Cookie,
-    /// `Authorization: Bearer` (API and gRPC clients).
-    Bearer,
-}
 
 /// The claims of a session token.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -390,26 +351,18 @@ impl Sessions {
     pub(crate) fn clear_cookie(&self) -> HeaderValue {
         cookie::clear_cookie(self.cookie.name(), self.secure)
     }
+}
 
-    /// What the request extensions carry for verified `claims`: the profile (a shared handle,
-    /// not a copy) and the session's metadata.
-    pub(crate) fn parts(claims: &SessionClaims, source: SessionSource) -> (Profile, Session) {
-        let session = Session {
-            id: claims.sid.clone(),
-            authenticated_at: from_unix_seconds(claims.auth_time),
-            issued_at: from_unix_seconds(claims.iat),
-            expires_at: from_unix_seconds(claims.exp),
-            source,
-            claims: claims.ext.clone(),
-            trimmed: claims.trm.clone(),
-        };
-        (claims.profile.clone(), session)
-    }
-
-    /// The session metadata of `claims`, for unit tests.
-    #[cfg(test)]
-    pub(crate) fn metadata(claims: &SessionClaims, source: SessionSource) -> Session {
-        Self::parts(claims, source).1
+/// The session metadata of verified `claims`, presented from `source`.
+fn metadata(claims: &SessionClaims, source: SessionSource) -> Session {
+    Session {
+        id: claims.sid.clone(),
+        authenticated_at: from_unix_seconds(claims.auth_time),
+        issued_at: from_unix_seconds(claims.iat),
+        expires_at: from_unix_seconds(claims.exp),
+        source,
+        claims: claims.ext.clone(),
+        trimmed: claims.trm.clone(),
     }
 }
 

@@ -131,7 +131,7 @@ fn flow_tokens_never_pass_as_sessions() {
 fn tokens_for_an_existing_session_keep_its_id_and_absolute_end() {
     let sessions = Sessions::new(&config());
     let (_, claims) = sessions.issue(&profile(), T0).unwrap();
-    let session = Sessions::metadata(&claims, SessionSource::Cookie);
+    let session = metadata(&claims, SessionSource::Cookie);
     let late = T0 + 8 * 3600 - 60;
     let token = sessions.issue_for(&profile(), &session, late).unwrap();
     let verified = sessions.verify(token.expose(), late).unwrap();
@@ -148,7 +148,7 @@ fn tokens_for_an_existing_session_keep_its_id_and_absolute_end() {
 fn minted_tokens_are_bearer_only_and_never_renewed() {
     let sessions = Sessions::new(&config());
     let (cookie, claims) = sessions.issue(&profile(), T0).unwrap();
-    let session = Sessions::metadata(&claims, SessionSource::Cookie);
+    let session = metadata(&claims, SessionSource::Cookie);
     let minted = [
         sessions.issue_bearer(&profile(), T0).unwrap(),
         sessions.issue_for(&profile(), &session, T0).unwrap(),
@@ -213,7 +213,7 @@ fn oversize_profiles_are_trimmed() {
     assert!(token.expose().len() <= MAX_ISSUED_LEN);
     assert!(claims.profile.groups.is_empty());
     assert_eq!(claims.trm, ["groups"], "only what was dropped is named");
-    let session = Sessions::metadata(&claims, SessionSource::Cookie);
+    let session = metadata(&claims, SessionSource::Cookie);
     assert!(session.is_trimmed());
     // The record survives verification and renewal.
     let verified = sessions.verify(token.expose(), T0 + 1000).unwrap();
@@ -252,7 +252,7 @@ fn the_apps_claims_are_kept_and_what_never_fits_is_refused() {
         ["Engineering"],
         "groups kept: it fit without"
     );
-    let session = Sessions::metadata(&issued, SessionSource::Cookie);
+    let session = metadata(&issued, SessionSource::Cookie);
     assert_eq!(
         session.claims.get::<String>("tenant").as_deref(),
         Some("acme")

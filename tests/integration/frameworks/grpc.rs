@@ -43,7 +43,7 @@ impl WhoAmI for WhoAmIService {
             .extensions()
             .get::<Profile>()
             .ok_or_else(|| Status::internal("the layer let a call through without a profile"))?;
-        let source = match request.extensions().get::<Session>().map(|s| s.source) {
+        let source = match profile.session().map(|s| s.source) {
             Some(SessionSource::Cookie) => "cookie",
             Some(_) => "bearer",
             None => "none",
