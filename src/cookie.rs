@@ -7,15 +7,17 @@ use http::{HeaderMap, HeaderValue, header};
 /// How many cookie pairs are looked at per request: bounded work whatever the client sends.
 const MAX_COOKIES: usize = 200;
 
-/// Every `name=value` pair of the request's `Cookie` headers, in order.
+/// Every `name=value` pair of the request's `Cookie` headers, in order. A pair holding a byte
+/// above 0x7f (what `HeaderValue::to_str` refuses) is skipped on its own: another app's UTF-8
+/// cookie on the same site must not hide the session beside it.
 pub(crate) fn request_cookies(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
     headers
         .get_all(header::COOKIE)
         .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|line| line.split(';'))
+        .flat_map(|line| line.as_bytes().split(|b| *b == b';'))
         .take(MAX_COOKIES)
         .filter_map(|pair| {
+            let pair = std::str::from_utf8(pair).ok().filter(|p| p.is_ascii())?;
             let (name, value) = pair.trim().split_once('=')?;
             Some((name.trim(), value.trim().trim_matches('"')))
         })
@@ -65,13 +67,9 @@ impl CookieFinder {
             let bytes = line.as_bytes();
             let more = lines.peek().is_some();
             let mut at = self.finder.find(bytes);
-            // A header without the name matters only for the pairs it takes from the budget;
-            // one that `to_str` would refuse is skipped whole, as `request_cookies` skips it.
+            // A header without the name matters only for the pairs it takes from the budget.
             if budget == 0 || (at.is_none() && !more) {
                 break;
-            }
-            if !is_visible_ascii(bytes) {
-                continue;
             }
             while let Some(start) = at {
                 let next = match self.value_at(bytes, start) {
@@ -98,7 +96,8 @@ impl CookieFinder {
     }
 
     /// The value of the pair whose name starts at `at`, and where the pair ends, if the name is
-    /// the whole name of its pair: after a `;` (or the start) and blanks, before blanks and `=`.
+    /// the whole name of its pair (after a `;` or the start and blanks, before blanks and `=`)
+    /// and the pair is ASCII, as [`request_cookies`] reads it.
     fn value_at<'a>(&self, bytes: &'a [u8], at: usize) -> Option<(&'a str, usize)> {
         let before = bytes[..at].trim_ascii_end();
         if !(before.is_empty() || before.ends_with(b";")) {
@@ -109,17 +108,14 @@ impl CookieFinder {
         let value = after.strip_prefix(b"=")?;
         let value_start = bytes.len() - value.len();
         let end = memchr::memchr(b';', value).map_or(bytes.len(), |at| value_start + at);
-        let value = std::str::from_utf8(bytes[value_start..end].trim_ascii()).ok()?;
+        // Before it, the pair is the name and blanks: the value decides whether it is ASCII.
+        let value = &bytes[value_start..end];
+        if !value.is_ascii() {
+            return None;
+        }
+        let value = std::str::from_utf8(value.trim_ascii()).ok()?;
         Some((value.trim_matches('"'), end))
     }
-}
-
-/// The rule of `HeaderValue::to_str` (visible ASCII or tab) for the bytes of a `HeaderValue`:
-/// one that `http` checked holds no control byte but tab and no DEL, so the rule comes down to
-/// "no byte at or above 0x80", an OR over the bytes that the compiler vectorises. The session
-/// cookie's header is a kilobyte, looked at on every request.
-fn is_visible_ascii(bytes: &[u8]) -> bool {
-    bytes.iter().fold(0u8, |seen, &b| seen | b) < 0x80
 }
 
 /// How many `;` separate pairs in `bytes` (memchr's vectorised count).
@@ -234,9 +230,30 @@ mod tests {
         assert_eq!(CookieFinder::new(name).find(&headers), Found::One("ok"));
     }
 
-    /// Every byte a `HeaderValue` can hold, in every position of a word and of the tail.
     #[test]
-    fn visible_ascii_is_the_rule_of_to_str() {
+    fn another_apps_utf8_cookie_hides_nothing_beside_it() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_bytes("pref=caf\u{e9}; __Host-s=tok; n=\u{fc}".as_bytes()).unwrap(),
+        );
+        assert_eq!(
+            CookieFinder::new("__Host-s").find(&headers),
+            Found::One("tok")
+        );
+        let pairs: Vec<_> = request_cookies(&headers).collect();
+        assert_eq!(pairs, [("__Host-s", "tok")]);
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_bytes("__Host-s=t\u{f6}k; b=1".as_bytes()).unwrap(),
+        );
+        assert_eq!(CookieFinder::new("__Host-s").find(&headers), Found::None);
+    }
+
+    /// Every byte a `HeaderValue` can hold, in every position of a word and of the tail: the
+    /// bytes `to_str` takes are the ASCII ones.
+    #[test]
+    fn ascii_is_the_rule_of_to_str() {
         for b in 0..=u8::MAX {
             for at in [0, 3, 7, 8, 13, 16] {
                 let mut bytes = vec![b'a'; 17];
@@ -245,11 +262,7 @@ mod tests {
                     continue;
                 };
                 let expected = value.to_str().is_ok();
-                assert_eq!(
-                    is_visible_ascii(value.as_bytes()),
-                    expected,
-                    "byte {b:#x} at {at}"
-                );
+                assert_eq!(value.as_bytes().is_ascii(), expected, "byte {b:#x} at {at}");
             }
         }
     }
