@@ -82,8 +82,18 @@ fn shared() -> &'static Core {
     FIXTURE.layer.core()
 }
 
+/// The claims as the token carries them, but the profile under `profile` in WorkOS's names
+/// (as `Profile` serialises), so targets compare profiles as profiles.
 fn claims_json(claims: &SessionClaims) -> Value {
-    serde_json::to_value(claims).expect("session claims serialise")
+    let mut json = serde_json::to_value(claims).expect("session claims serialise");
+    if let Some(object) = json.as_object_mut() {
+        object.remove("p");
+        object.insert(
+            "profile".to_owned(),
+            serde_json::to_value(&claims.profile).expect("a profile serialises"),
+        );
+    }
+    json
 }
 
 // ---------------------------------------------------------------------------------------------

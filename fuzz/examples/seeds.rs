@@ -74,7 +74,7 @@ fn main() {
         ("claims_valid", [&[0u8][..], &claims].concat()),
         (
             "claims_minimal",
-            [&[0u8][..], br#"{"iss":"tower-workos-sso","aud":"client_fuzz","sub":"p","sid":"s","typ":"session","iat":1800000000,"exp":1800001800,"auth_time":1800000000,"profile":{"id":"p","email":"e"}}"#].concat(),
+            [&[0u8][..], br#"{"iss":"tower-workos-sso","aud":"client_fuzz","sub":"p","sid":"s","typ":"session","iat":1800000000,"exp":1800001800,"auth_time":1800000000,"p":{"em":"e"}}"#].concat(),
         ),
         ("header_valid", [&[1u8][..], &header].concat()),
         ("key_current", [&[2u8, 0][..], &claims].concat()),

@@ -130,7 +130,7 @@ struct ReferenceHeader {
     kid: String,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct ReferenceSession {
     iss: String,
     aud: String,
@@ -140,7 +140,92 @@ struct ReferenceSession {
     iat: u64,
     exp: u64,
     auth_time: u64,
-    profile: Profile,
+    p: ReferenceProfile,
+}
+
+/// A session's profile as the token carries it: short keys, empty fields left out, the id in
+/// `sub`.
+#[derive(Deserialize)]
+struct ReferenceProfile {
+    em: String,
+    #[serde(rename = "fn")]
+    first: Option<String>,
+    ln: Option<String>,
+    nm: Option<String>,
+    org: Option<String>,
+    #[serde(default)]
+    cid: String,
+    #[serde(default)]
+    ct: String,
+    #[serde(default)]
+    idp: String,
+    rl: Option<String>,
+    #[serde(default)]
+    rls: Vec<String>,
+    #[serde(default)]
+    grp: Vec<String>,
+    #[serde(default)]
+    ca: serde_json::Map<String, Value>,
+}
+
+impl ReferenceSession {
+    /// The claims as JSON, the profile under `profile` in WorkOS's names (as the crate's
+    /// `Profile` serialises), for comparing with the crate's reading.
+    fn readable(self) -> Value {
+        let p = self.p;
+        let slug = |slug: String| json!({ "slug": slug });
+        json!({
+            "iss": self.iss, "aud": self.aud, "sub": self.sub, "sid": self.sid, "typ": self.typ,
+            "iat": self.iat, "exp": self.exp, "auth_time": self.auth_time,
+            "profile": {
+                "id": self.sub, "email": p.em, "first_name": p.first, "last_name": p.ln,
+                "name": p.nm, "organization_id": p.org, "connection_id": p.cid,
+                "connection_type": p.ct, "idp_id": p.idp, "role": p.rl.map(slug),
+                "roles": p.rls.into_iter().map(slug).collect::<Vec<_>>(), "groups": p.grp,
+                "custom_attributes": p.ca,
+            },
+        })
+    }
+}
+
+/// A profile (WorkOS's JSON, as `Profile` serialises) as a session token carries it under `p`.
+fn token_profile(profile: &Value) -> Value {
+    let mut p = serde_json::Map::new();
+    let slug = |role: &Value| role.get("slug").cloned().unwrap_or(Value::Null);
+    for (key, field) in [
+        ("em", "email"),
+        ("fn", "first_name"),
+        ("ln", "last_name"),
+        ("nm", "name"),
+        ("org", "organization_id"),
+        ("cid", "connection_id"),
+        ("ct", "connection_type"),
+        ("idp", "idp_id"),
+        ("rl", "role"),
+        ("rls", "roles"),
+        ("grp", "groups"),
+        ("ca", "custom_attributes"),
+    ] {
+        let value = match (field, profile.get(field)) {
+            ("role", Some(role)) if !role.is_null() => slug(role),
+            ("roles", Some(Value::Array(roles))) => roles.iter().map(slug).collect(),
+            (_, Some(value)) => value.clone(),
+            (_, None) => Value::Null,
+        };
+        // The crate leaves out what is absent, and the empty text of the three plain-text
+        // fields (`connection_id`, `connection_type`, `idp_id`).
+        let empty = match &value {
+            Value::Null => true,
+            Value::String(s) => s.is_empty() && matches!(key, "cid" | "ct" | "idp"),
+            Value::Array(a) => a.is_empty(),
+            Value::Object(o) => o.is_empty(),
+            _ => false,
+        };
+        if !empty {
+            p.insert(key.to_owned(), value);
+        }
+    }
+    Value::Object(p)
 }
 
 /// The claims of a flow token that the reference reads.
@@ -192,12 +277,12 @@ pub fn reference_verify(token: &str, now: u64) -> Option<Value> {
         && c.iss == ISSUER
         && c.aud == CLIENT_ID
         && !c.sid.is_empty()
-        && c.sub == c.profile.id
+        && !c.sub.is_empty()
         && c.iat <= now.saturating_add(LEEWAY)
         && c.auth_time <= c.iat
         && now <= c.exp.saturating_add(LEEWAY)
         && now <= c.auth_time.saturating_add(ABSOLUTE).saturating_add(LEEWAY);
-    valid.then(|| serde_json::to_value(c).expect("claims serialise"))
+    valid.then(|| c.readable())
 }
 
 /// The independent reading of a flow token, at any time: its claims if signature, `kid`,
@@ -237,7 +322,7 @@ pub fn session_claims(profile: &Value) -> Vec<u8> {
         "iat": NOW,
         "exp": NOW + IDLE,
         "auth_time": NOW,
-        "profile": profile,
+        "p": token_profile(profile),
     }))
     .expect("JSON values serialise")
 }
@@ -250,7 +335,8 @@ pub fn session_token_len(profile: &Profile) -> usize {
     let header = json!({"typ": "JWT", "alg": "HS256", "kid": kid(SigningKey::Current)});
     let claims = json!({
         "iss": ISSUER, "aud": CLIENT_ID, "sub": profile.id, "sid": "s".repeat(22),
-        "typ": "session", "iat": NOW, "exp": NOW + IDLE, "auth_time": NOW, "profile": profile,
+        "typ": "session", "iat": NOW, "exp": NOW + IDLE, "auth_time": NOW,
+        "p": token_profile(&serde_json::to_value(profile).expect("a profile serialises")),
     });
     b64(header) + 1 + b64(claims) + 1 + 43
 }

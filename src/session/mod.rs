@@ -12,12 +12,12 @@
 
 mod cache;
 mod reader;
+mod wire;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue};
-use serde::{Deserialize, Serialize};
 
 pub use crate::session_info::{Session, SessionSource};
 pub(crate) use cache::CachedSession;
@@ -35,8 +35,8 @@ use crate::token::{Addressed, KeyRing, TokenError, Verified};
 /// The longest session token the crate writes, so the whole `Set-Cookie` stays under 4 KB.
 pub(crate) const MAX_ISSUED_LEN: usize = 3800;
 
-/// The claims of a session token.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// The claims of a session token, written and read as `wire.rs` says.
+#[derive(Clone, Debug)]
 pub(crate) struct SessionClaims {
     pub(crate) iss: String,
     pub(crate) aud: String,
@@ -48,10 +48,8 @@ pub(crate) struct SessionClaims {
     pub(crate) auth_time: u64,
     pub(crate) profile: Profile,
     /// The authorization hook's claims.
-    #[serde(default, skip_serializing_if = "Claims::is_empty")]
     pub(crate) ext: Claims,
     /// Profile fields trimmed to fit the cookie.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) trm: Vec<String>,
 }
 
@@ -295,7 +293,8 @@ impl Sessions {
     /// The checks of verified claims that depend on the time or the purpose, not the signature.
     fn check(&self, c: &SessionClaims, now: u64) -> Result<(), TokenError> {
         let purpose = c.typ == SESSION_TYP || c.typ == BEARER_TYP;
-        if !purpose || c.sid.is_empty() || c.sub != c.profile.id {
+        // The token carries the profile's id once, as `sub` (`wire.rs`).
+        if !purpose || c.sid.is_empty() || c.sub.is_empty() {
             return Err(TokenError::Invalid);
         }
         if c.iat > now + self.leeway || c.auth_time > c.iat {

@@ -126,7 +126,7 @@ async fn s9_many_login_starts_keep_flow_cookies_capped_and_the_cookie_header_sma
     // the longest return_to the crate keeps.
     let now = forge::unix_now();
     let mut claims = forge::session_claims(&app, now);
-    claims["profile"]["custom_attributes"] = serde_json::json!({ "notes": "n".repeat(2230) });
+    claims["p"]["ca"] = serde_json::json!({ "notes": "n".repeat(2340) });
     let session = forge::session_token(&claims);
     assert!((3700..=3800).contains(&session.len()), "{}", session.len());
     let browser = Browser::new();

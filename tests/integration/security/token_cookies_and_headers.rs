@@ -24,7 +24,7 @@ async fn t6_oversize_duplicate_and_garbage_session_cookies_are_rejected_cleanly(
     let (_, good) = signed_in(&app).await;
     // A validly signed token that is too long is refused before any parsing.
     let mut big = session_claims(&app, forge::unix_now());
-    big["profile"]["custom_attributes"] = json!({ "pad": "p".repeat(3500) });
+    big["p"]["ca"] = json!({ "pad": "p".repeat(3500) });
     let oversize = session_token(&big);
     assert!(oversize.len() > 4096);
     // Deep nesting in a validly signed payload.

@@ -132,6 +132,15 @@ pub fn alice_profile() -> Value {
     })
 }
 
+/// alice's profile as a session token carries it (`p`: short keys, `sub` is its id).
+pub fn alice_token_profile() -> Value {
+    json!({
+        "em": "alice@example.com", "fn": "Alice", "ln": "Liddell", "nm": "Alice Liddell",
+        "org": "org_01ACME", "cid": "conn_01ACMEOKTA", "ct": "OktaSAML", "idp": "00u1alice",
+        "rl": "admin", "rls": ["admin"], "grp": ["Engineering"]
+    })
+}
+
 /// Claims of a valid session of `app` for alice, issued at `now`.
 pub fn session_claims(app: &App, now: u64) -> Value {
     json!({
@@ -143,7 +152,7 @@ pub fn session_claims(app: &App, now: u64) -> Value {
         "iat": now,
         "exp": now + 30 * 60,
         "auth_time": now,
-        "profile": alice_profile(),
+        "p": alice_token_profile(),
     })
 }
 
