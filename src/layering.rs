@@ -32,15 +32,19 @@ fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
-/// The crate modules a file's code (not its comments and doc links) names through `crate::x`.
-fn crate_paths(text: &str) -> Vec<String> {
-    // Tests may use any module: they sit beside the code they drive.
+/// A file's code without its tests and comments: tests may use any module (they sit beside
+/// the code they drive), and comments and doc links name modules without using them.
+fn code_of(text: &str) -> String {
     let text = text.split("#[cfg(test)]").next().unwrap_or(text);
-    let code: String = text
-        .lines()
+    text.lines()
         .filter(|line| !line.trim_start().starts_with("//"))
         .collect::<Vec<_>>()
-        .join("\n");
+        .join("\n")
+}
+
+/// The crate modules a file's code (not its comments and doc links) names through `crate::x`.
+fn crate_paths(text: &str) -> Vec<String> {
+    let code = code_of(text);
     let text = code.as_str();
     let mut used = Vec::new();
     let mut rest = text;
@@ -127,12 +131,7 @@ fn no_source_file_is_a_hub() {
 /// The sibling files of `dir` (`a.rs` or `a/`) that the code of `text` names: `super::a`,
 /// `super::{a, ..}`, or `crate::<module>::a` for the module `dir` is.
 fn siblings_used(text: &str, module_path: &str, siblings: &[String]) -> Vec<String> {
-    let text = text.split("#[cfg(test)]").next().unwrap_or(text);
-    let code: String = text
-        .lines()
-        .filter(|line| !line.trim_start().starts_with("//"))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let code = code_of(text);
     let mut names = Vec::new();
     let word = |rest: &str| -> String {
         rest.chars()
