@@ -42,10 +42,10 @@
 //! 2. **Every other request** has its session read (the cookie, or `Authorization: Bearer` for
 //!    API and gRPC clients), verified, and checked against the revocations in the [`store`]
 //!    (the layer's own in-memory one unless one is configured; see
-//!    [`SsoLayer::revoke`]). A verified session puts the [`Profile`] in the request's extensions,
-//!    carrying its [`Session`] ([`Profile::session`]), where handlers take them (with the
-//!    `axum` feature, as extractors); whatever a client sent in its place is removed first. Requests without a
-//!    session never reach the store.
+//!    [`SsoLayer::revoke`]). A verified session puts the [`Profile`] in the request's
+//!    extensions, carrying its [`Session`] ([`Profile::session`]), where handlers take them
+//!    (with the `axum` feature, as extractors); whatever a client sent in its place is
+//!    removed first. Requests without a session never reach the store.
 //! 3. **Without a valid session**, a public path (see
 //!    [`SsoConfigBuilder::public_paths`]) passes through anonymously. A protected one gets the
 //!    answer that fits the caller, without reaching the app:
