@@ -47,7 +47,7 @@ pub(crate) fn logout<B>(core: &Arc<Core>, request: &Request<B>) -> Answer {
         // The app's session ends first: only then is the identity provider asked.
         match core.revocations.revoke_session_of(&verified.claims).await {
             Ok(()) if core.config.idp_logout => {
-                idp_logout::end_at_idp(&core, &verified.claims.sub, wants_page).await
+                idp_logout::end_at_idp(&core, &verified.claims.profile.id, wants_page).await
             }
             Ok(()) => response,
             Err(error) => {

@@ -190,9 +190,8 @@ mod tests {
         SessionClaims {
             iss: "iss".into(),
             aud: "aud".into(),
-            sub: profile.id.clone(),
             sid: sid.into(),
-            typ: "session".into(),
+            typ: "session",
             iat: 0,
             exp,
             auth_time: 0,

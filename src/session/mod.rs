@@ -40,9 +40,9 @@ pub(crate) const MAX_ISSUED_LEN: usize = 3800;
 pub(crate) struct SessionClaims {
     pub(crate) iss: String,
     pub(crate) aud: String,
-    pub(crate) sub: String,
     pub(crate) sid: String,
-    pub(crate) typ: String,
+    /// [`SESSION_TYP`] or [`BEARER_TYP`]; any other purpose reads as `""`.
+    pub(crate) typ: &'static str,
     pub(crate) iat: u64,
     pub(crate) exp: u64,
     pub(crate) auth_time: u64,
@@ -79,9 +79,9 @@ fn check_source(claims: &SessionClaims, source: SessionSource) -> Result<(), Tok
 }
 
 /// The browser's session: the cookie, renewed as the sliding window moves.
-const SESSION_TYP: &str = "session";
+pub(crate) const SESSION_TYP: &str = "session";
 /// A token minted for an API, CLI or gRPC client: only ever a bearer token, never renewed.
-const BEARER_TYP: &str = "bearer";
+pub(crate) const BEARER_TYP: &str = "bearer";
 
 /// Issues, verifies and renews sessions under one configuration.
 pub(crate) struct Sessions {
@@ -189,7 +189,7 @@ impl Sessions {
     fn issue_within(
         &self,
         profile: &Profile,
-        typ: &str,
+        typ: &'static str,
         granted: Granted,
         sid: String,
         auth_time: u64,
@@ -198,9 +198,8 @@ impl Sessions {
         let mut claims = SessionClaims {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
-            sub: profile.id.clone(),
             sid,
-            typ: typ.to_owned(),
+            typ,
             iat: now,
             exp: (now + self.idle).min(auth_time.saturating_add(self.absolute)),
             auth_time,
@@ -231,7 +230,7 @@ impl Sessions {
             let token = self.ring.sign(&claims);
             if token.expose().len() <= MAX_ISSUED_LEN {
                 tracing::info!(
-                    profile_id = %claims.sub,
+                    profile_id = %claims.profile.id,
                     trimmed = ?claims.trm,
                     "profile too large for a session cookie; trimmed"
                 );
@@ -294,7 +293,7 @@ impl Sessions {
     fn check(&self, c: &SessionClaims, now: u64) -> Result<(), TokenError> {
         let purpose = c.typ == SESSION_TYP || c.typ == BEARER_TYP;
         // The token carries the profile's id once, as `sub` (`wire.rs`).
-        if !purpose || c.sid.is_empty() || c.sub.is_empty() {
+        if !purpose || c.sid.is_empty() || c.profile.id.is_empty() {
             return Err(TokenError::Invalid);
         }
         if c.iat > now + self.leeway || c.auth_time > c.iat {

@@ -13,10 +13,12 @@
 //! | `org` | `organization_id` | | `ca` | `custom_attributes` |
 //! | `cid` | `connection_id` | | | |
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use super::SessionClaims;
+use super::{BEARER_TYP, SESSION_TYP, SessionClaims};
 use crate::claims::Claims;
 use crate::profile::{Profile, ProfileFields, Role};
 
@@ -65,12 +67,14 @@ struct ProfileOut<'a> {
 }
 
 #[derive(Deserialize)]
-struct ClaimsIn {
+struct ClaimsIn<'a> {
     iss: String,
     aud: String,
     sub: String,
     sid: String,
-    typ: String,
+    /// Borrowed: it is one of two known words, kept as a constant.
+    #[serde(borrow)]
+    typ: Cow<'a, str>,
     iat: u64,
     exp: u64,
     auth_time: u64,
@@ -114,9 +118,9 @@ impl Serialize for SessionClaims {
         ClaimsOut {
             iss: &self.iss,
             aud: &self.aud,
-            sub: &self.sub,
+            sub: &self.profile.id,
             sid: &self.sid,
-            typ: &self.typ,
+            typ: self.typ,
             iat: self.iat,
             exp: self.exp,
             auth_time: self.auth_time,
@@ -150,7 +154,7 @@ impl<'de> Deserialize<'de> for SessionClaims {
         let c = ClaimsIn::deserialize(deserializer)?;
         let p = c.p;
         let profile = Profile::from(ProfileFields {
-            id: c.sub.clone(),
+            id: c.sub,
             email: p.em,
             first_name: p.first_name,
             last_name: p.ln,
@@ -167,9 +171,12 @@ impl<'de> Deserialize<'de> for SessionClaims {
         Ok(SessionClaims {
             iss: c.iss,
             aud: c.aud,
-            sub: c.sub,
             sid: c.sid,
-            typ: c.typ,
+            typ: match &*c.typ {
+                SESSION_TYP => SESSION_TYP,
+                BEARER_TYP => BEARER_TYP,
+                _ => "",
+            },
             iat: c.iat,
             exp: c.exp,
             auth_time: c.auth_time,
@@ -188,9 +195,8 @@ mod tests {
         SessionClaims {
             iss: "iss".into(),
             aud: "aud".into(),
-            sub: profile.id.clone(),
             sid: "sid".into(),
-            typ: "session".into(),
+            typ: SESSION_TYP,
             iat: 1,
             exp: 2,
             auth_time: 1,

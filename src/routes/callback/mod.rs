@@ -267,7 +267,7 @@ pub(crate) async fn finish(core: Arc<Core>, exchange: Exchange) -> Response<OwnB
             }
             Ok((token, claims)) => {
                 crate::telemetry::login_completed();
-                tracing::info!(profile_id = %claims.sub, connection_id = %claims.profile.connection_id, "signed in through WorkOS");
+                tracing::info!(profile_id = %claims.profile.id, connection_id = %claims.profile.connection_id, "signed in through WorkOS");
                 let landing = landing(&core, &flow, &claims.profile);
                 let mut response = response::redirect(StatusCode::SEE_OTHER, &landing);
                 response.headers_mut().append(
