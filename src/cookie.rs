@@ -125,13 +125,40 @@ fn count_semicolons(bytes: &[u8]) -> usize {
 /// The attributes every cookie of the crate carries: host-only, whole site, no script access.
 /// `Lax`, not `Strict`: the return from the identity provider is a cross-site navigation.
 pub(crate) fn set_cookie(name: &str, value: &str, max_age: Duration, secure: bool) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    let line = format!(
-        "{name}={value}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{secure}",
-        max_age.as_secs()
-    );
+    const ATTRIBUTES: &str = "; HttpOnly; SameSite=Lax";
+    const SECURE: &str = "; Secure";
+    let mut digits = [0u8; 20];
+    let max_age = decimal(max_age.as_secs(), &mut digits);
+    // Written into one buffer of exactly its length, which the header value then owns: no
+    // formatting machinery, no copy.
+    let parts = [
+        name,
+        "=",
+        value,
+        "; Path=/; Max-Age=",
+        max_age,
+        ATTRIBUTES,
+        if secure { SECURE } else { "" },
+    ];
+    let mut line = String::with_capacity(parts.iter().map(|part| part.len()).sum());
+    parts.iter().for_each(|part| line.push_str(part));
     // Names and values are base64url, digits and fixed ASCII: always a valid header value.
-    HeaderValue::from_str(&line).expect("cookie built from header-safe characters")
+    HeaderValue::from_maybe_shared(bytes::Bytes::from(line))
+        .expect("cookie built from header-safe characters")
+}
+
+/// `n` in decimal digits, written at the end of `buf`.
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &str {
+    let mut start = buf.len();
+    loop {
+        start -= 1;
+        buf[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[start..]).expect("ASCII digits")
 }
 
 /// The cookie name with the `__Host-` prefix, which pins it to this host, path `/` and HTTPS;
@@ -293,11 +320,24 @@ mod tests {
             line,
             "__Host-s=v; Path=/; Max-Age=60; HttpOnly; SameSite=Lax; Secure"
         );
-        assert!(
-            clear_cookie("s", false)
-                .to_str()
-                .unwrap()
-                .contains("Max-Age=0")
+        assert_eq!(
+            clear_cookie("s", false),
+            "s=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"
         );
+        for (secs, digits) in [
+            (0, "0"),
+            (9, "9"),
+            (10, "10"),
+            (28_800, "28800"),
+            (u64::MAX, "18446744073709551615"),
+        ] {
+            let line = set_cookie("s", "v", Duration::from_secs(secs), false);
+            assert!(
+                line.to_str()
+                    .unwrap()
+                    .contains(&format!("; Max-Age={digits};")),
+                "{line:?}"
+            );
+        }
     }
 }

@@ -252,7 +252,7 @@ pub fn mint_flow(query: &str) -> Option<(String, String)> {
 
 /// `flow::safe_return_to` under the fixed configuration.
 pub fn return_to(input: &str) -> String {
-    flow::safe_return_to(&shared().config, Some(input))
+    flow::safe_return_to(&shared().config, Some(input)).into_owned()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -288,7 +288,8 @@ pub fn login_query(query: &str) -> Result<LoginParts, &'static str> {
             let (name, value) = s.param();
             (name.to_owned(), value.to_owned())
         }),
-        safe_return_to: flow::safe_return_to(&shared().config, params.return_to.as_deref()),
+        safe_return_to: flow::safe_return_to(&shared().config, params.return_to.as_deref())
+            .into_owned(),
         login_hint: params.login_hint,
         domain_hint: params.domain_hint,
         return_to: params.return_to,

@@ -49,9 +49,17 @@ impl Caller {
 
 /// A redirect with no body.
 pub(crate) fn redirect(status: StatusCode, location: &str) -> Response<OwnBody> {
+    redirect_to(status, location.to_owned())
+}
+
+/// [`redirect`] to a location built for it, which the header then owns (no copy).
+pub(crate) fn redirect_to(status: StatusCode, location: String) -> Response<OwnBody> {
     let mut response = Response::new(OwnBody::default());
     *response.status_mut() = status;
-    match HeaderValue::from_str(location) {
+    // As a boxed slice (a shrink in place): `Bytes` takes it without a copy or a second box.
+    match HeaderValue::from_maybe_shared(bytes::Bytes::from(
+        location.into_bytes().into_boxed_slice(),
+    )) {
         Ok(value) => {
             response.headers_mut().insert(header::LOCATION, value);
         }

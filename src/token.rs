@@ -119,12 +119,12 @@ impl KeyRing {
         let mut token = String::with_capacity(key.header.len() + json.len() * 4 / 3 + 48);
         token.push_str(&key.header);
         token.push('.');
-        URL_SAFE_NO_PAD.encode_string(&json, &mut token);
+        crypto::push_base64url(&mut token, &json);
         let signature = key
             .with_prepared(|prepared| prepared.signer.try_sign(token.as_bytes()))
             .expect("HS256 signing with a 32-byte key cannot fail");
         token.push('.');
-        URL_SAFE_NO_PAD.encode_string(signature, &mut token);
+        crypto::push_base64url(&mut token, &signature);
         Token::new(token)
     }
 

@@ -231,11 +231,11 @@ impl Flows {
     /// The cookie of the flow with this `state`: a short hash, so the state itself never
     /// appears in a cookie name.
     fn cookie_for(&self, state: &str) -> String {
-        format!(
-            "{}{}",
-            self.prefix,
-            &crypto::sha256_b64(state.as_bytes())[..16]
-        )
+        // 12 bytes of the hash are its first 16 base64url characters.
+        let mut name = String::with_capacity(self.prefix.len() + 16);
+        name.push_str(&self.prefix);
+        crypto::push_base64url(&mut name, &crypto::sha256(state.as_bytes()).as_ref()[..12]);
+        name
     }
 
     /// Answers `GET /auth/login`: a redirect to WorkOS with a new flow cookie.
@@ -250,7 +250,8 @@ impl Flows {
         crate::telemetry::login_started();
         // One draw for the state, the PKCE verifier and the nonce, 32 bytes each; wiped after.
         let drawn = zeroize::Zeroizing::new(crypto::random_bytes::<96>());
-        let state = crypto::base64url(&drawn[..32]);
+        let state = crypto::Base64Url32::of(drawn[..32].try_into().expect("32 bytes"));
+        let state = state.as_str();
         let verifier = PkceVerifier::new(crypto::base64url(&drawn[32..64]));
         let (param, value) = selector.param();
         let return_to = safe_return_to(config, login.return_to.as_deref());
@@ -275,7 +276,7 @@ impl Flows {
             iss: &self.issuer,
             aud: &self.audience,
             typ: FLOW_TYP,
-            state: &state,
+            state,
             pkce_verifier: verifier.expose(),
             return_to: &return_to,
             selector: Some((param, value)),
@@ -287,21 +288,22 @@ impl Flows {
         };
         let token = self.ring.sign(&claims);
 
-        let challenge = crypto::sha256_b64(verifier.expose().as_bytes());
+        let challenge = crypto::sha256(verifier.expose().as_bytes());
+        let challenge = crypto::Base64Url32::of(challenge.as_ref().try_into().expect("32 bytes"));
         let location = authorize::url(
             &self.authorize_fixed,
             login,
             &params,
             selector,
             authorize::Flow {
-                state: &state,
-                code_challenge: &challenge,
+                state,
+                code_challenge: challenge.as_str(),
                 nonce: nonce.as_deref(),
             },
         );
 
-        let mut response = response::redirect(StatusCode::FOUND, &location);
-        let name = self.cookie_for(&state);
+        let mut response = response::redirect_to(StatusCode::FOUND, location);
+        let name = self.cookie_for(state);
         let cookies = response.headers_mut();
         for stale in self.overflow(headers, now, name.len() + 1 + token.expose().len()) {
             cookies.append(header::SET_COOKIE, cookie::clear_cookie(stale, self.secure));

@@ -1,5 +1,7 @@
 //! `return_to`: where a login may send the browser afterwards, a same-origin relative path only.
 
+use std::borrow::Cow;
+
 use percent_encoding::percent_decode_str;
 
 use crate::config::SsoConfig;
@@ -9,10 +11,14 @@ use crate::config::SsoConfig;
 /// Refuses anything a browser could read as another origin (`//host`, `/\host`, schemes,
 /// encoded or double-encoded separators), control characters and non-ASCII look-alikes, overly
 /// long values, and the SSO routes themselves (no login loops).
-pub(crate) fn safe_return_to(config: &SsoConfig, requested: Option<&str>) -> String {
+/// Borrowed: the login copies it once, into its flow cookie.
+pub(crate) fn safe_return_to<'a>(
+    config: &'a SsoConfig,
+    requested: Option<&'a str>,
+) -> Cow<'a, str> {
     match requested {
-        Some(path) if is_safe_return_to(config, path) => path.to_owned(),
-        _ => config.default_return_to.clone(),
+        Some(path) if is_safe_return_to(config, path) => Cow::Borrowed(path),
+        _ => Cow::Borrowed(&config.default_return_to),
     }
 }
 
@@ -23,7 +29,7 @@ fn is_safe_return_to(config: &SsoConfig, path: &str) -> bool {
         return false;
     }
     // Check the text as it is and as it reads after each round of percent-decoding.
-    let mut current = path.to_owned();
+    let mut current = Cow::Borrowed(path);
     for _ in 0..3 {
         if !looks_local(&current) {
             return false;
@@ -45,21 +51,37 @@ fn is_safe_return_to(config: &SsoConfig, path: &str) -> bool {
         {
             return false;
         }
+        // Without a `%` another round of decoding reads the same text.
+        if !current.contains('%') {
+            return true;
+        }
         let decoded = percent_decode_str(&current)
             .decode_utf8_lossy()
             .into_owned();
         if decoded == current {
             return true;
         }
-        current = decoded;
+        current = Cow::Owned(decoded);
     }
     false
 }
 
 /// `.` or `..` as browsers read a path segment (URL standard): any of its dots may be `%2e`.
 fn is_dot_segment(segment: &str) -> bool {
-    let dots = segment.to_ascii_lowercase().replace("%2e", ".");
-    dots == "." || dots == ".."
+    let mut rest = segment.as_bytes();
+    let mut dots = 0;
+    while !rest.is_empty() {
+        rest = match rest {
+            [b'.', tail @ ..] => tail,
+            [b'%', b'2', b'e' | b'E', tail @ ..] => tail,
+            _ => return false,
+        };
+        dots += 1;
+        if dots > 2 {
+            return false;
+        }
+    }
+    dots > 0
 }
 
 fn looks_local(path: &str) -> bool {
@@ -113,6 +135,33 @@ mod tests {
             "/%2e%2ex/.x.",
         ] {
             assert_eq!(safe_return_to(&config, Some(good)), good);
+        }
+    }
+
+    /// The segment reader against its definition (lower-case, `%2e` read as `.`, then `.` or
+    /// `..`) over every segment of up to six characters from the bytes that matter.
+    #[test]
+    fn dot_segments_are_read_as_their_definition_says() {
+        let by_definition = |segment: &str| {
+            let dots = segment.to_ascii_lowercase().replace("%2e", ".");
+            dots == "." || dots == ".."
+        };
+        let alphabet = [".", "%", "2", "e", "E", "x"];
+        let mut segments = vec![String::new()];
+        let mut next = segments.clone();
+        for _ in 0..6 {
+            next = next
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            segments.extend(next.iter().cloned());
+        }
+        for segment in &segments {
+            assert_eq!(
+                is_dot_segment(segment),
+                by_definition(segment),
+                "{segment:?}"
+            );
         }
     }
 

@@ -144,7 +144,7 @@ pub(super) fn page(
         action: config.login_path.clone(),
         email_field: EMAIL_FIELD,
         asks_email: core.domains.is_some(),
-        return_to,
+        return_to: return_to.into_owned(),
         email: email.map(str::to_owned),
         message,
         providers,

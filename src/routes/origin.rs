@@ -2,9 +2,12 @@
 //! `Referer`. Clients that send none of them (curl, servers) are not browsers acting for a
 //! third-party site.
 
-use http::{HeaderMap, header};
+use http::{HeaderMap, HeaderName, header};
 
-fn text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// `Sec-Fetch-Site`, named once: looking a header up by a string parses the name every time.
+const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
+
+fn text<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
     // A value that is not text cannot match the app's origin.
     headers.get(name).map(|v| v.to_str().unwrap_or("\u{0}"))
 }
@@ -12,10 +15,10 @@ fn text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// A state-changing request (logout) that no other site made: browsers mark a cross-site form
 /// in `Sec-Fetch-Site` or `Origin`. Requests with neither header pass.
 pub(crate) fn same_origin(origin: &str, headers: &HeaderMap) -> bool {
-    if let Some(site) = text(headers, "sec-fetch-site") {
+    if let Some(site) = text(headers, &SEC_FETCH_SITE) {
         return site == "same-origin";
     }
-    match text(headers, header::ORIGIN.as_str()) {
+    match text(headers, &header::ORIGIN) {
         Some(sent) => sent.eq_ignore_ascii_case(origin),
         None => true,
     }
@@ -24,24 +27,22 @@ pub(crate) fn same_origin(origin: &str, headers: &HeaderMap) -> bool {
 /// A request the browser says came from this origin: `Sec-Fetch-Site: same-origin`, or an
 /// `Origin` equal to the app's. Absence proves nothing: a confirmation needs this.
 pub(crate) fn proven_same_origin(origin: &str, headers: &HeaderMap) -> bool {
-    match text(headers, "sec-fetch-site") {
+    match text(headers, &SEC_FETCH_SITE) {
         Some(site) => site == "same-origin",
-        None => {
-            text(headers, header::ORIGIN.as_str()).is_some_and(|o| o.eq_ignore_ascii_case(origin))
-        }
+        None => text(headers, &header::ORIGIN).is_some_and(|o| o.eq_ignore_ascii_case(origin)),
     }
 }
 
 /// A navigation another site started (a link or a redirect from elsewhere). `none` is the user
 /// typing the address or opening a bookmark.
 pub(crate) fn is_cross_site(origin: &str, headers: &HeaderMap) -> bool {
-    if let Some(site) = text(headers, "sec-fetch-site") {
+    if let Some(site) = text(headers, &SEC_FETCH_SITE) {
         return !matches!(site, "same-origin" | "none");
     }
-    if let Some(sent) = text(headers, header::ORIGIN.as_str()) {
+    if let Some(sent) = text(headers, &header::ORIGIN) {
         return !sent.eq_ignore_ascii_case(origin);
     }
-    text(headers, header::REFERER.as_str()).is_some_and(|referer| !is_within(referer, origin))
+    text(headers, &header::REFERER).is_some_and(|referer| !is_within(referer, origin))
 }
 
 /// Whether the URL `referer` is on `origin` (`https://app.test` matches `https://app.test/x`,

@@ -443,7 +443,7 @@ fn landing(core: &Core, flow: &FlowClaims, profile: &Profile) -> String {
         .filter(|_| flow.idp_initiated())
         .and_then(|hook| hook(profile))
     {
-        Some(path) => safe_return_to(&core.config, Some(&path)),
+        Some(path) => safe_return_to(&core.config, Some(&path)).into_owned(),
         None => flow.return_to().to_owned(),
     }
 }
