@@ -80,10 +80,27 @@ impl Secrets {
                 }
             }
             if name.contains("_flow_") && !value.is_empty() {
-                let payload = value.split('.').nth(1).unwrap();
-                let claims: serde_json::Value =
-                    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
-                self.add("PKCE verifier", claims["pv"].as_str().unwrap());
+                // Format 2: flags, iat and exp (17 bytes), then the state and the PKCE
+                // verifier, each after its big-endian u16 length.
+                let payload = URL_SAFE_NO_PAD
+                    .decode(value.split('.').nth(1).unwrap())
+                    .unwrap();
+                let text_at = |at: usize| {
+                    let len = usize::from(u16::from_be_bytes([payload[at], payload[at + 1]]));
+                    (
+                        at + 2 + len,
+                        String::from_utf8(payload[at + 2..at + 2 + len].to_vec()),
+                    )
+                };
+                let (after_state, _) = text_at(17);
+                let (_, verifier) = text_at(after_state);
+                let verifier = verifier.unwrap();
+                assert_eq!(
+                    verifier.len(),
+                    43,
+                    "a PKCE verifier is 32 bytes in base64url"
+                );
+                self.add("PKCE verifier", &verifier);
             }
         }
     }

@@ -146,10 +146,29 @@ mod tests {
                 "{name}: {check:?}"
             );
         }
+        // The reference reads the minted flows as the crate does, so the target's claim and
+        // state comparisons are not vacuous.
+        let data = seed("flow_cookie", "found");
+        let (cookie, state) = split_newline(&data);
+        let state = std::str::from_utf8(state).unwrap();
+        let FlowCheck::Found { claims, .. } = flow_lookup(cookie, state) else {
+            panic!("the found seed is not found");
+        };
+        let [value] = cookie_values(cookie, &flow_cookie_name(state))[..] else {
+            panic!("the found seed has not one flow cookie");
+        };
+        let reference = reference_verify_flow(value).expect("the reference refuses a minted flow");
+        assert_eq!(claims, serde_json::to_value(&reference).unwrap());
         let data = seed("flow_cookie", "swapped_value");
         let (cookie, state) = split_newline(&data);
-        let check = flow_lookup(cookie, std::str::from_utf8(state).unwrap());
+        let state = std::str::from_utf8(state).unwrap();
+        let check = flow_lookup(cookie, state);
         assert!(matches!(check, FlowCheck::Invalid { .. }), "{check:?}");
+        let [value] = cookie_values(cookie, &flow_cookie_name(state))[..] else {
+            panic!("the swapped seed has not one flow cookie");
+        };
+        let swapped = reference_verify_flow(value).expect("the swapped flow is not genuine");
+        assert_ne!(swapped.st, state, "the swapped flow is this state's");
 
         let ProfileCheck::Issued {
             profile,

@@ -1,8 +1,10 @@
-//! Session and flow tokens, independently of the crate: its own base64url decoder, key
-//! derivation, HS256 signer and verifier, and the claim and time rules of sessions and flows.
+//! Session tokens and flow cookies, independently of the crate: its own base64url decoder, key
+//! derivation, HS256 signer and verifiers, and the claim and time rules of sessions and flows.
 //!
-//! Written from the token format (a compact HS256 JWT whose key is derived from the session
-//! secret per purpose and named by a short hash), not from the crate's code.
+//! Written from the formats, not from the crate's code. A session is a compact HS256 JWT whose
+//! key is derived from the session secret per purpose and named by a short hash. A flow cookie
+//! is not a JWT: `2.` + base64url(payload) + `.` + base64url(HMAC-SHA256), the payload a fixed
+//! binary layout and the MAC under the flow key over a prefix naming the issuer and audience.
 
 use aws_lc_rs::{digest, hmac};
 use base64::Engine;
@@ -228,23 +230,6 @@ fn token_profile(profile: &Value) -> Value {
     Value::Object(p)
 }
 
-/// The claims of a flow token that the reference reads.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ReferenceFlow {
-    /// Issuer.
-    pub iss: String,
-    /// Audience.
-    pub aud: String,
-    /// Purpose: `flow`.
-    pub typ: String,
-    /// The `state` sent to WorkOS.
-    pub st: String,
-    /// Where the flow returns to.
-    pub rt: String,
-    /// Expiry (unix seconds).
-    pub exp: u64,
-}
-
 /// Checks shape, `alg`, `kid` and signature of a compact HS256 JWT against the keys of
 /// `secrets` for `purpose`; returns the payload's bytes.
 fn reference_signed(token: &str, purpose: &str, secrets: &[&[u8]]) -> Option<Vec<u8>> {
@@ -285,19 +270,130 @@ pub fn reference_verify(token: &str, now: u64) -> Option<Value> {
     valid.then(|| c.readable())
 }
 
-/// The independent reading of a flow token, at any time: its claims if signature, `kid`,
-/// purpose, issuer and audience check out. Whether it has expired is the caller's to judge
-/// (see [`reference_verify_flow`]).
-pub fn reference_flow(token: &str) -> Option<ReferenceFlow> {
-    let payload = reference_signed(token, "flow", &[&CURRENT_SECRET, &PREVIOUS_SECRET])?;
-    let c: ReferenceFlow = serde_json::from_slice(&payload).ok()?;
-    (c.typ == "flow" && c.iss == ISSUER && c.aud == CLIENT_ID).then_some(c)
+/// The claims of a flow cookie as the reference reads them, serialised under the names the
+/// crate's fuzz bridge reports them by, so the two readings compare as JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReferenceFlow {
+    /// The `state` sent to WorkOS.
+    pub st: String,
+    /// The PKCE verifier.
+    pub pv: String,
+    /// Where the flow returns to.
+    pub rt: String,
+    /// The selector as its query parameter: `(organization|connection|provider, value)`.
+    pub sel: Option<(String, String)>,
+    /// Another site started the login.
+    pub xs: bool,
+    /// The login restarts an IdP-initiated sign-in.
+    pub idp: bool,
+    /// The `nonce` sent to WorkOS.
+    pub nc: Option<String>,
+    /// Issued at (unix seconds).
+    pub iat: u64,
+    /// Expiry (unix seconds).
+    pub exp: u64,
 }
 
-/// The independent verdict on a flow token at [`NOW`]: its claims if [`reference_flow`] reads
-/// it and it has not expired.
-pub fn reference_verify_flow(token: &str) -> Option<ReferenceFlow> {
-    reference_flow(token).filter(|c| NOW <= c.exp)
+/// The flow MAC of `text` (`2.` and the payload's base64url) under `secret`'s flow key: the
+/// prefix binds it to this format, issuer and audience.
+fn flow_mac(secret: &[u8], text: &str) -> hmac::Tag {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, &purpose_key(secret, "flow"));
+    let message = format!("tower-workos-sso/flow/2\n{ISSUER}\n{CLIENT_ID}\n{text}");
+    hmac::sign(&key, message.as_bytes())
+}
+
+/// The next `n` bytes of `rest`, which moves past them.
+fn take<'a>(rest: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+    let (head, tail) = rest.split_at_checked(n)?;
+    *rest = tail;
+    Some(head)
+}
+
+/// A big-endian `u64`.
+fn take_u64(rest: &mut &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(take(rest, 8)?.try_into().ok()?))
+}
+
+/// A string: a big-endian `u16` length, then that many bytes of UTF-8.
+fn take_text(rest: &mut &[u8]) -> Option<String> {
+    let len = u16::from_be_bytes(take(rest, 2)?.try_into().ok()?);
+    String::from_utf8(take(rest, usize::from(len))?.to_vec()).ok()
+}
+
+/// A flow payload, read strictly: unknown flag bits, a value for an absent selector or nonce,
+/// a short field, bad UTF-8 or a trailing byte make it one the crate never wrote.
+fn read_flow_payload(payload: &[u8]) -> Option<ReferenceFlow> {
+    let mut rest = payload;
+    let flags = take(&mut rest, 1)?[0];
+    if flags > 0b1_1111 {
+        return None;
+    }
+    let iat = take_u64(&mut rest)?;
+    let exp = take_u64(&mut rest)?;
+    let st = take_text(&mut rest)?;
+    let pv = take_text(&mut rest)?;
+    let rt = take_text(&mut rest)?;
+    let selector_value = take_text(&mut rest)?;
+    let nonce = take_text(&mut rest)?;
+    if !rest.is_empty() {
+        return None;
+    }
+    let kind = match flags >> 3 {
+        0 => None,
+        1 => Some("organization"),
+        2 => Some("connection"),
+        _ => Some("provider"),
+    };
+    let sel = match kind {
+        Some(kind) => Some((kind.to_owned(), selector_value)),
+        None if selector_value.is_empty() => None,
+        None => return None,
+    };
+    let nc = if flags & 0b100 != 0 {
+        Some(nonce)
+    } else if nonce.is_empty() {
+        None
+    } else {
+        return None;
+    };
+    Some(ReferenceFlow {
+        st,
+        pv,
+        rt,
+        sel,
+        xs: flags & 0b1 != 0,
+        idp: flags & 0b10 != 0,
+        nc,
+        iat,
+        exp,
+    })
+}
+
+/// The independent reading of a flow cookie's value, at any time: its claims if it is at most
+/// [`MAX_TOKEN_LEN`] bytes, has the format-2 shape, its MAC is that of a configured secret's
+/// flow key and its payload reads strictly. Whether it has expired is the caller's to judge
+/// (see [`reference_verify_flow`]).
+pub fn reference_flow(value: &str) -> Option<ReferenceFlow> {
+    if value.len() > MAX_TOKEN_LEN {
+        return None;
+    }
+    let (text, mac) = value.rsplit_once('.')?;
+    let payload = text.strip_prefix("2.")?;
+    // A strict decoding equal to a 32-byte tag is the one 43-character spelling of that tag.
+    let mac = decode_b64url(mac)?;
+    let signed = [CURRENT_SECRET, PREVIOUS_SECRET]
+        .iter()
+        .any(|secret| flow_mac(secret, text).as_ref() == mac);
+    if !signed {
+        return None;
+    }
+    read_flow_payload(&decode_b64url(payload)?)
+}
+
+/// The independent verdict on a flow cookie's value at [`NOW`]: its claims if
+/// [`reference_flow`] reads it and it has not expired.
+pub fn reference_verify_flow(value: &str) -> Option<ReferenceFlow> {
+    reference_flow(value).filter(|c| NOW <= c.exp)
 }
 
 /// A small valid profile, as JSON.

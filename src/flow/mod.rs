@@ -7,12 +7,13 @@
 mod authorize;
 mod request;
 mod return_to;
+mod wire;
 
 use std::fmt;
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 pub(crate) use request::RequestLine;
 pub(crate) use return_to::safe_return_to;
@@ -23,7 +24,7 @@ use crate::crypto;
 use crate::response::{self, OwnBody};
 use crate::secret::{PkceVerifier, Redacted};
 use crate::selector::Selector;
-use crate::token::{Addressed, KeyRing, TokenError};
+use crate::token::TokenError;
 
 /// What a login asks WorkOS for besides the selector, as the login route parsed it.
 #[derive(Default)]
@@ -46,14 +47,11 @@ pub(crate) struct LoginParams {
     pub(crate) request: Option<RequestLine>,
 }
 
-/// The claims of a flow cookie's token. The wire names are short: the cookie travels on every
-/// request until the callback deletes it. Verified as owned strings; signed borrowing them
-/// (`FlowClaims<&str>`), since a login would otherwise copy each one only to serialise it.
-#[derive(Clone, Serialize, Deserialize)]
+/// The claims of a flow cookie, written and read by [`wire`] (format 2, not a JWT). Read as
+/// owned strings; sealed borrowing them (`FlowClaims<&str>`), since a login would otherwise
+/// copy each one only to write it. `Serialize` is for the fuzzers' view of a flow.
+#[derive(Clone, Serialize)]
 pub(crate) struct FlowClaims<S = String> {
-    iss: S,
-    aud: S,
-    typ: S,
     /// The `state` sent to WorkOS.
     #[serde(rename = "st")]
     state: S,
@@ -65,18 +63,16 @@ pub(crate) struct FlowClaims<S = String> {
     /// The selector the login asked WorkOS for, as its query parameter.
     #[serde(rename = "sel")]
     selector: Option<(S, S)>,
-    #[serde(rename = "xs", default)]
+    #[serde(rename = "xs")]
     cross_site: bool,
-    #[serde(rename = "idp", default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(rename = "idp")]
     idp_initiated: bool,
     /// The `nonce` sent to WorkOS, if the login sent one: the authorization hook sees it.
-    #[serde(rename = "nc", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "nc")]
     nonce: Option<S>,
     iat: u64,
     exp: u64,
 }
-
-const FLOW_TYP: &str = "flow";
 
 /// Prints no email: the login hint is someone's address.
 impl fmt::Debug for LoginParams {
@@ -100,9 +96,6 @@ impl fmt::Debug for LoginParams {
 impl<S: fmt::Debug> fmt::Debug for FlowClaims<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FlowClaims")
-            .field("iss", &self.iss)
-            .field("aud", &self.aud)
-            .field("typ", &self.typ)
             .field("state", &Redacted)
             .field("pkce_verifier", &Redacted)
             .field("return_to", &self.return_to)
@@ -113,15 +106,6 @@ impl<S: fmt::Debug> fmt::Debug for FlowClaims<S> {
             .field("iat", &self.iat)
             .field("exp", &self.exp)
             .finish()
-    }
-}
-
-impl Addressed for FlowClaims {
-    fn issuer(&self) -> &str {
-        &self.iss
-    }
-    fn audience(&self) -> &str {
-        &self.aud
     }
 }
 
@@ -191,9 +175,7 @@ const MAX_FLOW_BYTES: usize = 4096;
 
 /// Starts login flows and finds them again at the callback.
 pub(crate) struct Flows {
-    ring: KeyRing,
-    issuer: String,
-    audience: String,
+    keys: wire::FlowKeys,
     lifetime: Duration,
     max: usize,
     prefix: String,
@@ -211,14 +193,7 @@ impl Flows {
             !config.dev_cookies,
         );
         Self {
-            ring: KeyRing::new(
-                &config.session_secrets,
-                FLOW_TYP,
-                &config.issuer,
-                &config.audience,
-            ),
-            issuer: config.issuer.clone(),
-            audience: config.audience.clone(),
+            keys: wire::FlowKeys::new(&config.session_secrets, &config.issuer, &config.audience),
             lifetime: config.login_timeout,
             max: config.max_concurrent_logins,
             prefix_finder: memchr::memmem::Finder::new(&prefix).into_owned(),
@@ -273,9 +248,6 @@ impl Flows {
         // Kept in the flow, so the callback can hand the authorization hook what WorkOS got.
         let nonce = params.nonce.then(|| crypto::base64url(&drawn[64..]));
         let claims = FlowClaims::<&str> {
-            iss: &self.issuer,
-            aud: &self.audience,
-            typ: FLOW_TYP,
             state,
             pkce_verifier: verifier.expose(),
             return_to: &return_to,
@@ -286,7 +258,7 @@ impl Flows {
             iat: now,
             exp: now + self.lifetime.as_secs(),
         };
-        let token = self.ring.sign(&claims);
+        let token = self.keys.seal(&claims);
 
         let challenge = crypto::sha256(verifier.expose().as_bytes());
         let challenge = crypto::Base64Url32::of(challenge.as_ref().try_into().expect("32 bytes"));
@@ -358,10 +330,7 @@ impl Flows {
     }
 
     fn verify(&self, token: &str, now: u64) -> Result<FlowClaims, TokenError> {
-        let claims = self.ring.verify::<FlowClaims>(token)?.claims;
-        if claims.typ != FLOW_TYP {
-            return Err(TokenError::Invalid);
-        }
+        let claims = self.keys.open(token)?;
         if now > claims.exp {
             return Err(TokenError::Expired);
         }

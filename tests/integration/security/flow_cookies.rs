@@ -21,8 +21,18 @@ async fn s5_a_tampered_truncated_swapped_or_foreign_flow_cookie_is_refused() {
     let login = start_alice(&app, &browser).await;
     let other = start_alice(&app, &Browser::new()).await;
     let (name, value) = login.flow_cookie.clone();
+    // Format 2: `2.<payload>.<mac>`.
     let parts: Vec<&str> = value.split('.').collect();
     assert_eq!(parts.len(), 3);
+    assert_eq!(parts[0], "2");
+    let (flow_key, _) = forge::flow_key();
+    let client_id = app.workos.client_id();
+    // The forger below is right: signing the genuine payload as documented gives the cookie
+    // the crate set, so every refusal of a re-signed one is about what it changed.
+    assert_eq!(
+        forge::flow_value(parts[1], &flow_key, "tower-workos-sso", client_id),
+        value
+    );
 
     let mut attempts: Vec<(String, String)> = Vec::new();
     // Every byte changed, one at a time.
@@ -42,23 +52,19 @@ async fn s5_a_tampered_truncated_swapped_or_foreign_flow_cookie_is_refused() {
         ));
     }
     let half = value.len() / 2;
+    let other_payload = other.flow_cookie.1.split('.').nth(1).unwrap().to_owned();
     attempts.extend([
         (
             "halves swapped".to_owned(),
             format!("{}{}", &value[half..], &value[..half]),
         ),
         (
-            "header and payload swapped".to_owned(),
-            format!("{}.{}.{}", parts[1], parts[0], parts[2]),
+            "payload and MAC swapped".to_owned(),
+            format!("2.{}.{}", parts[2], parts[1]),
         ),
         (
             "another flow's payload".to_owned(),
-            format!(
-                "{}.{}.{}",
-                parts[0],
-                other.flow_cookie.1.split('.').nth(1).unwrap(),
-                parts[2]
-            ),
+            format!("2.{other_payload}.{}", parts[2]),
         ),
         (
             "another flow's cookie".to_owned(),
@@ -66,38 +72,49 @@ async fn s5_a_tampered_truncated_swapped_or_foreign_flow_cookie_is_refused() {
         ),
         ("empty".to_owned(), String::new()),
         ("extra segment".to_owned(), format!("{value}.AAAA")),
+        ("no MAC".to_owned(), format!("2.{}.", parts[1])),
         (
-            "no signature".to_owned(),
-            format!("{}.{}.", parts[0], parts[1]),
+            "no version".to_owned(),
+            format!("{}.{}", parts[1], parts[2]),
+        ),
+        (
+            "another version".to_owned(),
+            format!("3.{}.{}", parts[1], parts[2]),
         ),
     ]);
-    // Signed with another secret, or with the session key, or as a session.
-    let claims = forge::payload(&value);
+    // This payload signed with another secret, with the session key, for another app (issuer
+    // or audience), or as a format-1 flow (a JWT under the flow key and its kid); and a session.
     let stranger = forge::derived_key(b"some-other-secret-that-is-32-bytes-long!", "flow");
-    let (session_key, session_kid) = forge::session_key();
+    let (session_key, _) = forge::session_key();
+    let (_, flow_kid) = forge::flow_key();
+    let v1_claims = serde_json::json!({
+        "iss": "tower-workos-sso", "aud": client_id, "typ": "flow",
+        "st": login.state, "pv": "verifier", "rt": "/", "sel": ["organization", "org_01ACME"],
+        "xs": false, "iat": forge::unix_now(), "exp": forge::unix_now() + 600,
+    });
     attempts.extend([
         (
             "another key".to_owned(),
-            forge::jwt(
-                &forge::hs256_header(&forge::kid_of(&stranger)),
-                &claims,
-                forge::Sign::Hmac(aws_lc_rs::hmac::HMAC_SHA256, &stranger),
-            ),
-        ),
-        (
-            "another key, this kid".to_owned(),
-            forge::jwt(
-                &serde_json::from_slice(&forge::unb64(parts[0])).unwrap(),
-                &claims,
-                forge::Sign::Hmac(aws_lc_rs::hmac::HMAC_SHA256, &stranger),
-            ),
+            forge::flow_value(parts[1], &stranger, "tower-workos-sso", client_id),
         ),
         (
             "session key".to_owned(),
+            forge::flow_value(parts[1], &session_key, "tower-workos-sso", client_id),
+        ),
+        (
+            "another issuer".to_owned(),
+            forge::flow_value(parts[1], &flow_key, "another-app", client_id),
+        ),
+        (
+            "another audience".to_owned(),
+            forge::flow_value(parts[1], &flow_key, "tower-workos-sso", "client_other"),
+        ),
+        (
+            "format 1 (a JWT) under the flow key".to_owned(),
             forge::jwt(
-                &forge::hs256_header(&session_kid),
-                &claims,
-                forge::Sign::Hmac(aws_lc_rs::hmac::HMAC_SHA256, &session_key),
+                &forge::hs256_header(&flow_kid),
+                &v1_claims,
+                forge::Sign::Hmac(aws_lc_rs::hmac::HMAC_SHA256, &flow_key),
             ),
         ),
         (

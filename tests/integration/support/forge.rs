@@ -100,6 +100,18 @@ pub fn flow_key() -> (Vec<u8>, String) {
     (key, kid)
 }
 
+/// A flow cookie value in the crate's format 2, `2.<payload>.<mac>`, around the base64url
+/// `payload` text as given: the MAC is HMAC-SHA256 under `key` of the prefix the crate
+/// documents (`tower-workos-sso/flow/2`, the issuer and the audience, one per line) and then
+/// the text `2.<payload>`.
+pub fn flow_value(payload: &str, key: &[u8], issuer: &str, audience: &str) -> String {
+    let message = format!("2.{payload}");
+    let mut mac = hmac::Context::with_key(&hmac::Key::new(hmac::HMAC_SHA256, key));
+    mac.update(format!("tower-workos-sso/flow/2\n{issuer}\n{audience}\n").as_bytes());
+    mac.update(message.as_bytes());
+    format!("{message}.{}", b64(mac.sign().as_ref()))
+}
+
 pub fn hs256_header(kid: &str) -> Value {
     json!({ "typ": "JWT", "alg": "HS256", "kid": kid })
 }
