@@ -19,8 +19,10 @@ pub(crate) fn request_cookies(headers: &HeaderMap) -> impl Iterator<Item = (&str
         .take(MAX_COOKIES)
         .filter_map(|pair| {
             let pair = std::str::from_utf8(pair).ok()?;
-            let (name, value) = pair.trim().split_once('=')?;
-            Some((name.trim(), value.trim().trim_matches('"')))
+            // Blanks are spaces and tabs (RFC 6265's OWS), the only ASCII blanks a header value
+            // can hold; others, such as U+3000, belong to the name or value, as for servers.
+            let (name, value) = pair.trim_ascii().split_once('=')?;
+            Some((name.trim_ascii(), value.trim_ascii().trim_matches('"')))
         })
 }
 
@@ -218,6 +220,10 @@ mod tests {
             "",
             " ",
             "__Host-s==v4",
+            // Blanks that are not ASCII are part of the name or value, as for servers.
+            "\u{3000}__Host-s=v5",
+            "__Host-s\u{a0}=v6",
+            "__Host-s=\u{a0}v7\u{3000}",
         ];
         fn reference<'a>(headers: &'a HeaderMap, name: &str) -> Found<'a> {
             let mut values = request_cookies(headers).filter(|(n, _)| *n == name);
@@ -232,13 +238,19 @@ mod tests {
                 for c in pieces {
                     let mut headers = HeaderMap::new();
                     let line = format!("{a};{b}; {c}");
-                    headers.insert(header::COOKIE, HeaderValue::from_str(&line).unwrap());
+                    headers.insert(
+                        header::COOKIE,
+                        HeaderValue::from_bytes(line.as_bytes()).unwrap(),
+                    );
                     assert_eq!(
                         CookieFinder::new(name).find(&headers),
                         reference(&headers, name),
                         "{line:?}"
                     );
-                    headers.append(header::COOKIE, HeaderValue::from_str(a).unwrap());
+                    headers.append(
+                        header::COOKIE,
+                        HeaderValue::from_bytes(a.as_bytes()).unwrap(),
+                    );
                     assert_eq!(
                         CookieFinder::new(name).find(&headers),
                         reference(&headers, name),

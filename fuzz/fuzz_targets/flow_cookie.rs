@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let name = flow_cookie_name(state);
-    // The state's flow cookies as a server reads the header (none if unreadable).
+    // The state's flow cookies as a server reads the header (none if it cannot be sent).
     let values = cookie_values(cookie, &name);
     let check = flow_lookup(cookie, state);
     let (found, value) = match (&check, values.as_slice()) {

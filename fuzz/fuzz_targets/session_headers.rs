@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
     let bearer = bearer(authorization);
     let cookie_text = String::from_utf8_lossy(cookie);
     let named = cookie_text.matches(SESSION_COOKIE).count();
-    // The session cookie pairs of the header as a server reads them (none if unreadable).
+    // The session cookie pairs of the header as a server reads them (none if it cannot be sent).
     let pairs = cookie_values(cookie, SESSION_COOKIE);
     match session_from_headers(cookie, authorization) {
         SessionCheck::Absent => {

@@ -18,23 +18,23 @@ pub fn flow_cookie_name(state: &str) -> String {
     format!("{FLOW_COOKIE_PREFIX}{}", &hash[..16])
 }
 
-/// The `name=value` pairs of a readable `Cookie` header named `wanted`, among the first 200
+/// The `name=value` pairs named `wanted` of a `Cookie` header, among its first 200
 /// `;`-separated items, with their values as a server reads them (spaces, tabs and surrounding
-/// quotes trimmed). A header that is not visible ASCII (tab allowed) is not read at all.
+/// quotes trimmed). A header with a byte no header value may hold (a control character other
+/// than tab, or DEL) is not sent at all; otherwise each item is read on its own, and an item that
+/// is not UTF-8 is passed over without hiding the ones beside it.
 pub fn cookie_values<'a>(cookie: &'a [u8], wanted: &str) -> Vec<&'a str> {
-    let Ok(text) = std::str::from_utf8(cookie) else {
-        return Vec::new();
-    };
-    if !text
-        .bytes()
-        .all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
+    if !cookie
+        .iter()
+        .all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f))
     {
         return Vec::new();
     }
     let blank = [' ', '\t'];
-    text.split(';')
+    cookie
+        .split(|&b| b == b';')
         .take(MAX_COOKIES)
-        .filter_map(|item| item.split_once('='))
+        .filter_map(|item| std::str::from_utf8(item).ok()?.split_once('='))
         .filter(|(name, _)| name.trim_matches(blank) == wanted)
         .map(|(_, value)| value.trim_matches(blank).trim_matches('"'))
         .collect()

@@ -210,6 +210,9 @@ mod tests {
         let header = b"a=1; __Host-sso_session= \"t\" ;b; __Host-sso_session=u;x=y=z";
         assert_eq!(cookie_values(header, SESSION_COOKIE), ["t", "u"]);
         assert_eq!(cookie_values(header, "x"), ["y=z"]);
-        assert!(cookie_values(b"a=\xc3\xa9", "a").is_empty());
+        // Each item on its own: one that is not UTF-8 hides nothing beside it.
+        assert_eq!(cookie_values(b"a=\xc3\xa9", "a"), ["\u{e9}"]);
+        assert_eq!(cookie_values(b"a=\xff; b=1; \xfe=2", "b"), ["1"]);
+        assert!(cookie_values(b"a=1\x01", "a").is_empty());
     }
 }
