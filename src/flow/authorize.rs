@@ -29,7 +29,9 @@ pub(super) struct Flow<'a> {
 
 /// The authorization URL of one login: [`fixed_part`], then the state and PKCE challenge, the
 /// selector, the login's hints, the login's authorization parameters (`params`) with the
-/// flow's nonce, and the route's `prompt` over theirs.
+/// flow's nonce, and the route's `prompt` over theirs. Measured first, then written into a
+/// buffer of exactly its length, which the `Location` header takes over as it is (a shrunk
+/// buffer costs the allocator a split and a merge on every login).
 pub(super) fn url(
     fixed: &str,
     login: &LoginParams,
@@ -37,43 +39,85 @@ pub(super) fn url(
     selector: &Selector,
     flow: Flow<'_>,
 ) -> String {
-    let (param, value) = selector.param();
-    let mut url = Query(String::with_capacity(fixed.len() + 256));
-    url.0.push_str(fixed);
-    url.pair("state", flow.state)
-        .pair("code_challenge", flow.code_challenge)
-        .pair("code_challenge_method", "S256")
-        .pair(param, value);
-    if let Some(hint) = &login.login_hint {
-        url.pair("login_hint", hint);
-    }
-    if let Some(hint) = &login.domain_hint {
-        url.pair("domain_hint", hint);
-    }
     // The spec: `style: form, explode: false`, so one comma-joined value. (WorkOS's Node SDK
     // repeats the name per scope instead; the crate follows the spec.)
-    if !params.provider_scopes.is_empty() {
-        url.pair("provider_scopes", &params.provider_scopes.join(","));
+    let scopes = (!params.provider_scopes.is_empty()).then(|| params.provider_scopes.join(","));
+    let mut measured = Query::Measure(fixed.len());
+    pairs(
+        &mut measured,
+        login,
+        params,
+        selector,
+        &flow,
+        scopes.as_deref(),
+    );
+    let Query::Measure(len) = measured else {
+        unreachable!("measuring stays measuring")
+    };
+    let mut url = String::with_capacity(len);
+    url.push_str(fixed);
+    let mut query = Query::Write(url);
+    pairs(
+        &mut query,
+        login,
+        params,
+        selector,
+        &flow,
+        scopes.as_deref(),
+    );
+    let Query::Write(url) = query else {
+        unreachable!("writing stays writing")
+    };
+    debug_assert_eq!(url.len(), len, "the measure and the URL agree");
+    url
+}
+
+/// Every `&name=value` pair after the fixed part, in the order WorkOS's SDKs send them.
+fn pairs(
+    url: &mut Query,
+    login: &LoginParams,
+    params: &AuthorizationParams,
+    selector: &Selector,
+    flow: &Flow<'_>,
+    scopes: Option<&str>,
+) {
+    let (param, value) = selector.param();
+    url.pair(&["state"], flow.state)
+        .pair(&["code_challenge"], flow.code_challenge)
+        .pair(&["code_challenge_method"], "S256")
+        .pair(&[param], value);
+    if let Some(hint) = &login.login_hint {
+        url.pair(&["login_hint"], hint);
+    }
+    if let Some(hint) = &login.domain_hint {
+        url.pair(&["domain_hint"], hint);
+    }
+    if let Some(scopes) = scopes {
+        url.pair(&["provider_scopes"], scopes);
     }
     // The spec types this as an object and gives no `style`; OpenAPI's default (form, exploded)
     // would send bare `hd=...` pairs that collide with WorkOS's own parameters. The bracket form
     // `provider_query_params[key]=value` is what WorkOS's SDKs send, so it is what is sent.
     for (key, value) in &params.provider_query_params {
-        url.pair(&format!("provider_query_params[{key}]"), value);
+        url.pair(&["provider_query_params[", key, "]"], value);
     }
     if let Some(nonce) = flow.nonce {
-        url.pair("nonce", nonce);
+        url.pair(&["nonce"], nonce);
     }
     if let Some(prompt) = login.prompt.or(params.prompt) {
-        url.pair("prompt", prompt.as_str());
+        url.pair(&["prompt"], prompt.as_str());
     }
-    url.0
 }
 
-/// A URL whose query grows by `&name=value` pairs, form-encoded byte for byte as
-/// `form_urlencoded::Serializer` encodes them; text that encoding leaves alone (the state, the
-/// challenge, ids: base64url and ASCII names) is copied as it is instead of byte by byte.
-struct Query(String);
+/// A URL's query growing by `&name=value` pairs, form-encoded byte for byte as
+/// `form_urlencoded::Serializer` encodes them (the fixed part always holds pairs, so each new
+/// one starts with `&`); text that encoding leaves alone (the state, the challenge, ids:
+/// base64url and ASCII names) is copied as it is instead of byte by byte. `Measure` only
+/// counts the bytes `Write` would write.
+enum Query {
+    Measure(usize),
+    Write(String),
+}
 
 /// The bytes `form_urlencoded` writes as they are: ASCII letters, digits and `*-._`. A table,
 /// since the state and challenge alone are 86 bytes to look at per login.
@@ -89,23 +133,42 @@ const UNCHANGED: [bool; 256] = {
 };
 
 impl Query {
-    fn pair(&mut self, name: &str, value: &str) -> &mut Self {
-        if !self.0.ends_with('?') {
-            self.0.push('&');
+    /// A pair whose name is the parts joined (encoding each part encodes the whole).
+    fn pair(&mut self, name: &[&str], value: &str) -> &mut Self {
+        self.push("&");
+        for part in name {
+            self.push_encoded(part);
         }
-        self.push_encoded(name);
-        self.0.push('=');
+        self.push("=");
         self.push_encoded(value);
         self
     }
 
+    fn push(&mut self, text: &str) {
+        match self {
+            Query::Measure(len) => *len += text.len(),
+            Query::Write(url) => url.push_str(text),
+        }
+    }
+
     fn push_encoded(&mut self, text: &str) {
         let unchanged = text.bytes().all(|b| UNCHANGED[usize::from(b)]);
-        if unchanged {
-            self.0.push_str(text);
-        } else {
-            self.0
-                .extend(form_urlencoded::byte_serialize(text.as_bytes()));
+        match self {
+            _ if unchanged => self.push(text),
+            // A space is `+`, any other byte it changes `%XX`.
+            Query::Measure(len) => {
+                *len += text
+                    .bytes()
+                    .map(|b| {
+                        if UNCHANGED[usize::from(b)] || b == b' ' {
+                            1
+                        } else {
+                            3
+                        }
+                    })
+                    .sum::<usize>();
+            }
+            Query::Write(url) => url.extend(form_urlencoded::byte_serialize(text.as_bytes())),
         }
     }
 }
@@ -127,13 +190,27 @@ mod tests {
 
     #[test]
     fn pairs_are_encoded_byte_for_byte_as_form_urlencoded_does() {
-        for value in ["abc-_.*XYZ09", "a b+c", "é/ü?&=#%", "", "~!'()"] {
-            let mut query = Query("https://x.test/a?k=v".to_owned());
-            query.pair("name[x]", value);
+        for value in [
+            "abc-_.*XYZ09",
+            "a b+c",
+            "é/ü?&=#%",
+            "",
+            "~!'()",
+            "\u{7f}\t\0",
+        ] {
+            let mut query = Query::Write("https://x.test/a?k=v".to_owned());
+            query.pair(&["name[", "x", "]"], value);
+            let mut measured = Query::Measure(20);
+            measured.pair(&["name[", "x", "]"], value);
             let mut expected =
                 form_urlencoded::Serializer::for_suffix("https://x.test/a?k=v".to_owned(), 17);
             expected.append_pair("name[x]", value);
-            assert_eq!(query.0, expected.finish(), "{value:?}");
+            let (Query::Write(written), Query::Measure(len)) = (query, measured) else {
+                unreachable!()
+            };
+            let expected = expected.finish();
+            assert_eq!(written, expected, "{value:?}");
+            assert_eq!(len, expected.len(), "{value:?}");
         }
     }
 
