@@ -120,17 +120,18 @@ async fn home(profile: Profile, session: Session) -> Html<String> {
         .duration_since(std::time::SystemTime::now())
         .map_or(0, |left| left.as_secs() / 60);
     let rows = [
-        ("Email", profile.email.clone()),
+        ("Email", profile.email.to_string()),
         ("Name", profile.display_name()),
         (
             "Organization",
             profile
                 .organization_id
-                .clone()
-                .unwrap_or_else(|| "none".into()),
+                .as_deref()
+                .unwrap_or("none")
+                .to_owned(),
         ),
-        ("Connection type", profile.connection_type.clone()),
-        ("Connection", profile.connection_id.clone()),
+        ("Connection type", profile.connection_type.to_string()),
+        ("Connection", profile.connection_id.to_string()),
         (
             "Session ends in",
             format!("{expires} min unless you stay active"),

@@ -79,8 +79,8 @@ impl Admission {
     pub(crate) fn admits_profile(&self, profile: &Profile) -> bool {
         let organization = profile.organization_id.as_deref();
         organization.is_some_and(|id| self.any_organization || self.organizations.contains(id))
-            || self.connections.contains(&profile.connection_id)
-            || self.providers.contains(&profile.connection_type)
+            || self.connections.contains(profile.connection_id.as_str())
+            || self.providers.contains(profile.connection_type.as_str())
     }
 
     /// The profile returned at the callback, checked against the flow's selector (`asked`) and

@@ -5,7 +5,7 @@ use std::path::Path;
 /// Every module of `src/`, lowest layer first. A module may use only modules before it.
 #[rustfmt::skip] // Kept compact: rustfmt would give each name a line of its own.
 const LAYERS: &[&str] = &[
-    "time", "telemetry", "limit", "path", "crypto", "secret", "cookie", "body", "claims", "session_info", "profile", "selector", "store",
+    "time", "telemetry", "limit", "path", "crypto", "secret", "cookie", "body", "claims", "session_info", "shared_str", "profile", "selector", "store",
     "pages", "response", "tenant", "domains", "token", "authorization", "config", "session",
     "revocation", "webhook", "flow", "client", "policy", "admission", "directory", "core", "routes",
     "future", "service", "layer", "guard", "extract", "extract_tenant", "testkit",

@@ -181,6 +181,7 @@ mod routes;
 mod service;
 mod session;
 mod session_info;
+mod shared_str;
 #[cfg(feature = "testkit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;
@@ -198,6 +199,7 @@ pub use secret::{OAuthAccessToken, OAuthRefreshToken, Token};
 pub use selector::{InvalidSelector, Selector};
 pub use service::SsoService;
 pub use session::{Session, SessionSource};
+pub use shared_str::SharedStr;
 pub use tenant::{Tenant, TenantResolver};
 
 #[cfg(test)]

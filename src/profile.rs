@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::session_info::Session;
+use crate::shared_str::SharedStr;
 
 /// The authenticated user, as WorkOS reported it at sign-in.
 ///
@@ -34,30 +35,30 @@ pub struct Profile {
 #[non_exhaustive]
 pub struct ProfileFields {
     /// WorkOS profile id (`prof_...`); the session's `sub`.
-    pub id: String,
+    pub id: SharedStr,
     /// The user's email address as the identity provider asserted it.
-    pub email: String,
+    pub email: SharedStr,
     /// Given name, when the identity provider sends one.
     #[serde(default, deserialize_with = "null_as_default")]
-    pub first_name: Option<String>,
+    pub first_name: Option<SharedStr>,
     /// Family name, when the identity provider sends one.
     #[serde(default, deserialize_with = "null_as_default")]
-    pub last_name: Option<String>,
+    pub last_name: Option<SharedStr>,
     /// Full name, when the identity provider sends one.
     #[serde(default, deserialize_with = "null_as_default")]
-    pub name: Option<String>,
+    pub name: Option<SharedStr>,
     /// The organization (`org_...`) the connection belongs to; none for OAuth providers.
     #[serde(default, deserialize_with = "null_as_default")]
-    pub organization_id: Option<String>,
+    pub organization_id: Option<SharedStr>,
     /// The connection (`conn_...`) the user signed in through.
     #[serde(default, deserialize_with = "null_as_default")]
-    pub connection_id: String,
+    pub connection_id: SharedStr,
     /// The kind of connection (`OktaSAML`, `GoogleOAuth`, ...); unknown kinds are kept as they are.
     #[serde(default, deserialize_with = "null_as_default")]
-    pub connection_type: String,
+    pub connection_type: SharedStr,
     /// The user's id at the identity provider.
     #[serde(default, deserialize_with = "null_as_default")]
-    pub idp_id: String,
+    pub idp_id: SharedStr,
     /// The user's primary role in the organization.
     #[serde(default, deserialize_with = "null_as_default")]
     pub role: Option<Role>,
@@ -66,7 +67,7 @@ pub struct ProfileFields {
     pub roles: Vec<Role>,
     /// The groups the identity provider says the user is in.
     #[serde(default, deserialize_with = "null_as_default")]
-    pub groups: Vec<String>,
+    pub groups: Vec<SharedStr>,
     /// Attributes mapped for the connection in the WorkOS dashboard.
     #[serde(default, deserialize_with = "null_as_default")]
     pub custom_attributes: serde_json::Map<String, serde_json::Value>,
@@ -77,7 +78,7 @@ pub struct ProfileFields {
 #[non_exhaustive]
 pub struct Role {
     /// The role's slug, e.g. `admin`.
-    pub slug: String,
+    pub slug: SharedStr,
 }
 
 impl Profile {
@@ -91,7 +92,7 @@ impl Profile {
     ///     .with_groups(["deployers"]);
     /// assert_eq!(profile.organization_id.as_deref(), Some("org_01ACME"));
     /// ```
-    pub fn new(id: impl Into<String>, email: impl Into<String>) -> Self {
+    pub fn new(id: impl Into<SharedStr>, email: impl Into<SharedStr>) -> Self {
         Self::from(ProfileFields {
             id: id.into(),
             email: email.into(),
@@ -99,9 +100,9 @@ impl Profile {
             last_name: None,
             name: None,
             organization_id: None,
-            connection_id: String::new(),
-            connection_type: String::new(),
-            idp_id: String::new(),
+            connection_id: SharedStr::default(),
+            connection_type: SharedStr::default(),
+            idp_id: SharedStr::default(),
             role: None,
             roles: Vec::new(),
             groups: Vec::new(),
@@ -110,13 +111,13 @@ impl Profile {
     }
 
     /// Sets the organization (`org_...`).
-    pub fn with_organization(mut self, id: impl Into<String>) -> Self {
+    pub fn with_organization(mut self, id: impl Into<SharedStr>) -> Self {
         self.organization_id = Some(id.into());
         self
     }
 
     /// Sets the connection (`conn_...`) and its type (`OktaSAML`, `GoogleOAuth`, ...).
-    pub fn with_connection(mut self, id: impl Into<String>, kind: impl Into<String>) -> Self {
+    pub fn with_connection(mut self, id: impl Into<SharedStr>, kind: impl Into<SharedStr>) -> Self {
         self.connection_id = id.into();
         self.connection_type = kind.into();
         self
@@ -126,7 +127,7 @@ impl Profile {
     pub fn with_roles<I, S>(mut self, slugs: I) -> Self
     where
         I: IntoIterator<Item = S>,
-        S: Into<String>,
+        S: Into<SharedStr>,
     {
         self.roles = slugs.into_iter().map(Role::new).collect();
         self.role = self.roles.first().cloned();
@@ -137,7 +138,7 @@ impl Profile {
     pub fn with_groups<I, S>(mut self, groups: I) -> Self
     where
         I: IntoIterator<Item = S>,
-        S: Into<String>,
+        S: Into<SharedStr>,
     {
         self.groups = groups.into_iter().map(Into::into).collect();
         self
@@ -155,7 +156,7 @@ impl Profile {
             .collect::<Vec<_>>()
             .join(" ");
         if joined.is_empty() {
-            self.email.clone()
+            self.email.to_string()
         } else {
             joined
         }
@@ -246,7 +247,7 @@ impl<'de> Deserialize<'de> for Profile {
 
 impl Role {
     /// A role with this slug.
-    pub fn new(slug: impl Into<String>) -> Self {
+    pub fn new(slug: impl Into<SharedStr>) -> Self {
         Self { slug: slug.into() }
     }
 }

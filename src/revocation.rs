@@ -88,7 +88,7 @@ impl Revocations {
         claims: &SessionClaims,
     ) -> BoxFuture<'_, Result<(), StoreError>> {
         let until = self.end_of(from_unix_seconds(claims.auth_time));
-        let what = Revocation::Session(claims.sid.clone());
+        let what = Revocation::Session(claims.sid.to_string());
         audit(&what, "logout");
         self.store.revoke(what, self.now(), until)
     }
@@ -246,7 +246,7 @@ mod tests {
             now(revocations.revoke(Revocation::User("prof_1".into()))).unwrap();
             let recorded = recording.0.lock().unwrap();
             let (what, at, until) = &recorded[0];
-            assert_eq!(what, &Revocation::Session(claims.sid.clone()));
+            assert_eq!(what, &Revocation::Session(claims.sid.to_string()));
             assert_eq!(*at, from_unix_seconds(T0 + 1200), "whole seconds");
             assert_eq!(*until, from_unix_seconds(T0 + 3600 + leeway + 1));
             let (what, at, until) = &recorded[1];

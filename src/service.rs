@@ -289,7 +289,7 @@ mod tests {
                     seen.calls.fetch_add(1, Ordering::SeqCst);
                     let extensions = request.extensions();
                     *seen.email.lock().unwrap() =
-                        extensions.get::<Profile>().map(|p| p.email.clone());
+                        extensions.get::<Profile>().map(|p| p.email.to_string());
                     *seen.source.lock().unwrap() = extensions
                         .get::<Profile>()
                         .and_then(Profile::session)

@@ -180,7 +180,12 @@ fn a_cached_session_costs_a_few_allocations_not_a_copy_of_the_profile() {
     let app = tower::ServiceBuilder::new()
         .layer(layer)
         .service(service_fn(|request: Request<()>| async move {
-            let email = request.extensions().get::<Profile>().unwrap().email.clone();
+            let email = request
+                .extensions()
+                .get::<Profile>()
+                .unwrap()
+                .email
+                .to_string();
             Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(email))))
         }));
     let request = |token: &str| {

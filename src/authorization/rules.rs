@@ -45,8 +45,8 @@ impl Rule {
                 .email
                 .rsplit_once('@')
                 .is_some_and(|(_, domain)| domains.iter().any(|d| d.eq_ignore_ascii_case(domain))),
-            Rule::ConnectionTypes(types) => types.contains(&profile.connection_type),
-            Rule::Groups(groups) => profile.groups.iter().any(|g| groups.contains(g)),
+            Rule::ConnectionTypes(types) => types.iter().any(|t| *t == profile.connection_type),
+            Rule::Groups(groups) => profile.groups.iter().any(|g| groups.iter().any(|k| k == g)),
             Rule::Roles(roles) => roles.iter().any(|r| profile.has_role(r)),
         }
     }

@@ -72,7 +72,7 @@ pub(crate) fn page(
     response::no_store(&mut response);
     response.extensions_mut().insert(Page::Confirm(ConfirmPage {
         selector: selector.clone(),
-        signed_in_as: signed_in_as.map(|current| current.email.clone()),
+        signed_in_as: signed_in_as.map(|current| current.email.to_string()),
         action,
         message,
     }));

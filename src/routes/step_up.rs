@@ -64,7 +64,7 @@ pub(crate) fn reauthenticate<B>(
         return_to,
         prompt: Some(Prompt::Login),
         // The same user, pre-filled at the IdP (checked as a login's own hint would be).
-        login_hint: Some(profile.email.clone())
+        login_hint: Some(profile.email.to_string())
             .filter(|email| email.len() <= 320 && !email.chars().any(char::is_control)),
         // As any login another site starts: its callback may not replace another user's session.
         cross_site: origin::is_cross_site(&core.config.origin, headers),

@@ -71,7 +71,15 @@ pub(crate) struct VerifiedCache {
 }
 
 /// Entries by the mixed tail of their token's signature.
-type Shard = HashMap<u64, Arc<CachedSession>, BuildHasherDefault<AlreadyHashed>>;
+type Shard = HashMap<u64, Entry, BuildHasherDefault<AlreadyHashed>>;
+
+/// A cached session and when it stops verifying, kept beside it so that choosing an entry to
+/// drop reads the table, not each entry's claims elsewhere in memory.
+struct Entry {
+    /// The last second its times pass (`Sessions::check`).
+    ends: u64,
+    session: Arc<CachedSession>,
+}
 
 impl VerifiedCache {
     /// A cache of at most `capacity` tokens; `0` keeps none.
@@ -95,18 +103,19 @@ impl VerifiedCache {
         let shard = shard.read().unwrap_or_else(PoisonError::into_inner);
         shard
             .get(&key)
-            .filter(|cached| *cached.token == *token)
-            .cloned()
+            .filter(|entry| *entry.session.token == *token)
+            .map(|entry| entry.session.clone())
     }
 
-    /// Keeps a token the key ring just verified; `expired` says which entries may go first
-    /// when there is no room.
+    /// Keeps a token the key ring just verified, whose times pass until `ends` (Unix seconds);
+    /// when there is no room, an entry that ended before `now` goes first.
     pub(crate) fn insert(
         &self,
         token: &str,
         claims: SessionClaims,
         current_key: bool,
-        expired: impl Fn(&SessionClaims) -> bool,
+        ends: u64,
+        now: u64,
     ) -> Arc<CachedSession> {
         let cached = Arc::new(CachedSession {
             token: token.into(),
@@ -124,12 +133,16 @@ impl VerifiedCache {
             let mut sample = shard.iter().take(EVICTION_SAMPLE);
             let first = sample.next().map(|(key, _)| *key);
             let victim = sample
-                .find(|(_, entry)| expired(&entry.claims))
+                .find(|(_, entry)| entry.ends < now)
                 .map(|(key, _)| *key)
                 .or(first);
             victim.map(|victim| shard.remove(&victim));
         }
-        shard.insert(key, cached.clone());
+        let entry = Entry {
+            ends,
+            session: cached.clone(),
+        };
+        shard.insert(key, entry);
         cached
     }
 
@@ -201,14 +214,10 @@ mod tests {
         }
     }
 
-    fn never(_: &SessionClaims) -> bool {
-        false
-    }
-
     #[test]
     fn a_token_is_found_only_by_its_whole_value() {
         let cache = VerifiedCache::new(8);
-        cache.insert("h.p.sig", claims("s1", 10), true, never);
+        cache.insert("h.p.sig", claims("s1", 10), true, 10, 0);
         assert_eq!(cache.get("h.p.sig").unwrap().claims.sid, "s1");
         // Same signature, so the same slot: another payload is a miss.
         assert!(cache.get("h.other.sig").is_none());
@@ -219,8 +228,8 @@ mod tests {
     #[test]
     fn a_colliding_token_replaces_the_entry_instead_of_sharing_it() {
         let cache = VerifiedCache::new(8);
-        cache.insert("a.one.sig", claims("s1", 10), true, never);
-        cache.insert("a.two.sig", claims("s2", 10), true, never);
+        cache.insert("a.one.sig", claims("s1", 10), true, 10, 0);
+        cache.insert("a.two.sig", claims("s2", 10), true, 10, 0);
         assert!(cache.get("a.one.sig").is_none());
         assert_eq!(cache.get("a.two.sig").unwrap().claims.sid, "s2");
     }
@@ -230,22 +239,22 @@ mod tests {
         for capacity in [1, 2, 3, 5, 16, 17, 100, 128, 1000, 1100] {
             let cache = VerifiedCache::new(capacity);
             for n in 0..capacity * 4 {
-                cache.insert(&format!("h.p.{n}"), claims("s", 10), true, never);
+                cache.insert(&format!("h.p.{n}"), claims("s", 10), true, 10, 0);
                 assert!(cache.len() <= capacity, "{} > {capacity}", cache.len());
             }
             assert!(cache.len() >= capacity / 2, "the cache keeps something");
         }
         let none = VerifiedCache::new(0);
-        none.insert("h.p.s", claims("s", 10), true, never);
+        none.insert("h.p.s", claims("s", 10), true, 10, 0);
         assert!(none.get("h.p.s").is_none());
     }
 
     #[test]
     fn a_full_shard_drops_an_expired_entry_first() {
         let cache = VerifiedCache::new(2);
-        cache.insert("h.p.a", claims("a", 50), true, never);
-        cache.insert("h.p.b", claims("b", 5), true, never);
-        cache.insert("h.p.c", claims("c", 50), true, |c| c.exp < 10);
+        cache.insert("h.p.a", claims("a", 50), true, 50, 0);
+        cache.insert("h.p.b", claims("b", 5), true, 5, 0);
+        cache.insert("h.p.c", claims("c", 50), true, 50, 10);
         assert!(cache.get("h.p.b").is_none(), "the expired entry made room");
         assert!(cache.get("h.p.a").is_some());
         assert!(cache.get("h.p.c").is_some());

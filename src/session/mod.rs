@@ -29,6 +29,7 @@ use crate::cookie;
 use crate::crypto;
 use crate::profile::Profile;
 use crate::secret::Token;
+use crate::shared_str::SharedStr;
 use crate::time::{from_unix_seconds, unix_seconds};
 use crate::token::{Addressed, KeyRing, TokenError, Verified};
 
@@ -38,9 +39,9 @@ pub(crate) const MAX_ISSUED_LEN: usize = 3800;
 /// The claims of a session token, written and read as `wire.rs` says.
 #[derive(Clone, Debug)]
 pub(crate) struct SessionClaims {
-    pub(crate) iss: String,
-    pub(crate) aud: String,
-    pub(crate) sid: String,
+    pub(crate) iss: SharedStr,
+    pub(crate) aud: SharedStr,
+    pub(crate) sid: SharedStr,
     /// [`SESSION_TYP`] or [`BEARER_TYP`]; any other purpose reads as `""`.
     pub(crate) typ: &'static str,
     pub(crate) iat: u64,
@@ -59,6 +60,9 @@ impl Addressed for SessionClaims {
     }
     fn audience(&self) -> &str {
         &self.aud
+    }
+    fn from_payload(json: &str) -> Option<Self> {
+        SessionClaims::from_payload(json)
     }
 }
 
@@ -86,8 +90,8 @@ pub(crate) const BEARER_TYP: &str = "bearer";
 /// Issues, verifies and renews sessions under one configuration.
 pub(crate) struct Sessions {
     ring: KeyRing,
-    issuer: String,
-    audience: String,
+    issuer: SharedStr,
+    audience: SharedStr,
     idle: u64,
     absolute: u64,
     leeway: u64,
@@ -107,8 +111,8 @@ impl Sessions {
                 &config.issuer,
                 &config.audience,
             ),
-            issuer: config.issuer.clone(),
-            audience: config.audience.clone(),
+            issuer: SharedStr::from(&config.issuer),
+            audience: SharedStr::from(&config.audience),
             idle: config.idle_timeout.as_secs(),
             absolute: config.absolute_lifetime.as_secs(),
             leeway: config.clock_leeway.as_secs(),
@@ -198,7 +202,7 @@ impl Sessions {
         let mut claims = SessionClaims {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
-            sid,
+            sid: sid.into(),
             typ,
             iat: now,
             exp: (now + self.idle).min(auth_time.saturating_add(self.absolute)),
@@ -280,9 +284,9 @@ impl Sessions {
             }
             None => {
                 let verified = self.verify(token, now)?;
-                let expired = |claims: &SessionClaims| self.check(claims, now).is_err();
+                let ends = self.ends(&verified.claims);
                 self.cache
-                    .insert(token, verified.claims, verified.current_key, expired)
+                    .insert(token, verified.claims, verified.current_key, ends, now)
             }
         };
         check_source(&cached.claims, source)?;
@@ -299,11 +303,17 @@ impl Sessions {
         if c.iat > now + self.leeway || c.auth_time > c.iat {
             return Err(TokenError::NotYetValid);
         }
-        let hard_end = c.auth_time.saturating_add(self.absolute);
-        if now > c.exp.saturating_add(self.leeway) || now > hard_end.saturating_add(self.leeway) {
+        if now > self.ends(c) {
             return Err(TokenError::Expired);
         }
         Ok(())
+    }
+
+    /// The last second `c`'s times pass: its idle or its absolute end, whichever comes first,
+    /// with the leeway.
+    fn ends(&self, c: &SessionClaims) -> u64 {
+        let hard_end = c.auth_time.saturating_add(self.absolute);
+        c.exp.min(hard_end).saturating_add(self.leeway)
     }
 
     /// The renewed token to send back, if the sliding window or a key rotation calls for one.
@@ -354,7 +364,7 @@ impl Sessions {
 /// The session metadata of verified `claims`, presented from `source`.
 fn metadata(claims: &SessionClaims, source: SessionSource) -> Session {
     Session {
-        id: claims.sid.clone(),
+        id: claims.sid.to_string(),
         authenticated_at: from_unix_seconds(claims.auth_time),
         issued_at: from_unix_seconds(claims.iat),
         expires_at: from_unix_seconds(claims.exp),

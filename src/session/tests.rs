@@ -208,7 +208,7 @@ fn minted_tokens_are_bearer_only_and_never_renewed() {
 fn oversize_profiles_are_trimmed() {
     let sessions = Sessions::new(&config());
     let mut big = profile();
-    big.groups = (0..400).map(|i| format!("group-{i}")).collect();
+    big.groups = (0..400).map(|i| format!("group-{i}").into()).collect();
     let (token, claims) = sessions.issue(&big, T0).unwrap();
     assert!(token.expose().len() <= MAX_ISSUED_LEN);
     assert!(claims.profile.groups.is_empty());
@@ -268,7 +268,7 @@ fn the_apps_claims_are_kept_and_what_never_fits_is_refused() {
     );
 
     let mut huge = profile();
-    huge.name = Some("n".repeat(4000));
+    huge.name = Some("n".repeat(4000).into());
     assert!(sessions.issue(&huge, T0).is_none());
     let mut too_many_claims = Claims::new();
     too_many_claims.insert("big", "x".repeat(4000)).unwrap();

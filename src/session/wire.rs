@@ -14,13 +14,17 @@
 //! | `cid` | `connection_id` | | | |
 
 use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
 
+use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::{BEARER_TYP, SESSION_TYP, SessionClaims};
 use crate::claims::Claims;
 use crate::profile::{Profile, ProfileFields, Role};
+use crate::shared_str::{SharedStr, Spans};
 
 #[derive(Serialize)]
 struct ClaimsOut<'a> {
@@ -60,25 +64,32 @@ struct ProfileOut<'a> {
     rl: Option<&'a str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     rls: Vec<&'a str>,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    grp: &'a [String],
+    #[serde(skip_serializing_if = "<[SharedStr]>::is_empty")]
+    grp: &'a [SharedStr],
     #[serde(skip_serializing_if = "Map::is_empty")]
     ca: &'a Map<String, Value>,
 }
 
+/// The claims as read: every string borrowed from the payload where it holds no escapes, so
+/// the profile can share the payload's text instead of copying each field ([`SharedStr`]).
 #[derive(Deserialize)]
 struct ClaimsIn<'a> {
-    iss: String,
-    aud: String,
-    sub: String,
-    sid: String,
-    /// Borrowed: it is one of two known words, kept as a constant.
     #[serde(borrow)]
-    typ: Cow<'a, str>,
+    iss: Part<'a>,
+    #[serde(borrow)]
+    aud: Part<'a>,
+    #[serde(borrow)]
+    sub: Part<'a>,
+    #[serde(borrow)]
+    sid: Part<'a>,
+    /// One of two known words, kept as a constant.
+    #[serde(borrow)]
+    typ: Part<'a>,
     iat: u64,
     exp: u64,
     auth_time: u64,
-    p: ProfileIn,
+    #[serde(borrow)]
+    p: ProfileIn<'a>,
     #[serde(default)]
     ext: Claims,
     #[serde(default)]
@@ -86,30 +97,133 @@ struct ClaimsIn<'a> {
 }
 
 #[derive(Deserialize)]
-struct ProfileIn {
-    em: String,
-    #[serde(rename = "fn", default)]
-    first_name: Option<String>,
-    #[serde(default)]
-    ln: Option<String>,
-    #[serde(default)]
-    nm: Option<String>,
-    #[serde(default)]
-    org: Option<String>,
-    #[serde(default)]
-    cid: String,
-    #[serde(default)]
-    ct: String,
-    #[serde(default)]
-    idp: String,
-    #[serde(default)]
-    rl: Option<String>,
-    #[serde(default)]
-    rls: Vec<String>,
-    #[serde(default)]
-    grp: Vec<String>,
+struct ProfileIn<'a> {
+    #[serde(borrow)]
+    em: Part<'a>,
+    #[serde(rename = "fn", default, borrow)]
+    first_name: Option<Part<'a>>,
+    #[serde(default, borrow)]
+    ln: Option<Part<'a>>,
+    #[serde(default, borrow)]
+    nm: Option<Part<'a>>,
+    #[serde(default, borrow)]
+    org: Option<Part<'a>>,
+    #[serde(default, borrow)]
+    cid: Part<'a>,
+    #[serde(default, borrow)]
+    ct: Part<'a>,
+    #[serde(default, borrow)]
+    idp: Part<'a>,
+    #[serde(default, borrow)]
+    rl: Option<Part<'a>>,
+    #[serde(default, borrow)]
+    rls: Vec<Part<'a>>,
+    #[serde(default, borrow)]
+    grp: Vec<Part<'a>>,
     #[serde(default)]
     ca: Map<String, Value>,
+}
+
+/// A string of the payload: borrowed when it holds no escapes (serde borrows a `Cow` only as
+/// a field of its own, not inside an `Option` or a `Vec`, hence this type).
+#[derive(Default)]
+struct Part<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Part<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PartVisitor;
+
+        impl<'de> Visitor<'de> for PartVisitor {
+            type Value = Part<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<Self::Value, E> {
+                Ok(Part(Cow::Borrowed(text)))
+            }
+
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+                Ok(Part(Cow::Owned(text.to_owned())))
+            }
+
+            fn visit_string<E: de::Error>(self, text: String) -> Result<Self::Value, E> {
+                Ok(Part(Cow::Owned(text)))
+            }
+        }
+
+        deserializer.deserialize_str(PartVisitor)
+    }
+}
+
+/// Makes the [`SharedStr`]s of parts read from `text`: a part that is a slice of it shares it,
+/// any other (unescaped, or read from elsewhere) is a string of its own.
+struct Sharer<'t> {
+    text: Option<(&'t Arc<str>, Spans<'t>)>,
+}
+
+impl Sharer<'_> {
+    fn share(&self, part: &Part<'_>) -> SharedStr {
+        match &self.text {
+            Some((buf, spans)) => match spans.span(&part.0) {
+                Some(span) => SharedStr::within(buf, span),
+                None => SharedStr::from(&*part.0),
+            },
+            None => SharedStr::from(&*part.0),
+        }
+    }
+}
+
+impl SessionClaims {
+    /// The claims of a verified payload, its profile sharing the payload's text (one
+    /// allocation for all of its strings).
+    pub(crate) fn from_payload(json: &str) -> Option<Self> {
+        let text: Arc<str> = Arc::from(json);
+        let claims: ClaimsIn<'_> = serde_json::from_str(&text).ok()?;
+        let sharer = Sharer {
+            text: Some((&text, Spans::of(&text))),
+        };
+        Some(claims.into_claims(&sharer))
+    }
+}
+
+impl ClaimsIn<'_> {
+    fn into_claims(self, sharer: &Sharer<'_>) -> SessionClaims {
+        let p = self.p;
+        let share = |part: &Part<'_>| sharer.share(part);
+        let profile = Profile::from(ProfileFields {
+            id: share(&self.sub),
+            email: share(&p.em),
+            first_name: p.first_name.as_ref().map(share),
+            last_name: p.ln.as_ref().map(share),
+            name: p.nm.as_ref().map(share),
+            organization_id: p.org.as_ref().map(share),
+            connection_id: share(&p.cid),
+            connection_type: share(&p.ct),
+            idp_id: share(&p.idp),
+            role: p.rl.as_ref().map(|slug| Role::new(share(slug))),
+            roles: p.rls.iter().map(|slug| Role::new(share(slug))).collect(),
+            groups: p.grp.iter().map(share).collect(),
+            custom_attributes: p.ca,
+        });
+        SessionClaims {
+            iss: share(&self.iss),
+            aud: share(&self.aud),
+            sid: share(&self.sid),
+            typ: match &*self.typ.0 {
+                SESSION_TYP => SESSION_TYP,
+                BEARER_TYP => BEARER_TYP,
+                _ => "",
+            },
+            iat: self.iat,
+            exp: self.exp,
+            auth_time: self.auth_time,
+            profile,
+            ext: self.ext,
+            trm: self.trm,
+        }
+    }
 }
 
 impl Serialize for SessionClaims {
@@ -149,41 +263,12 @@ impl Serialize for SessionClaims {
     }
 }
 
+/// Read from elsewhere than a verified payload (jsonwebtoken's own decoding of other headers,
+/// tests): every string is its own.
 impl<'de> Deserialize<'de> for SessionClaims {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let c = ClaimsIn::deserialize(deserializer)?;
-        let p = c.p;
-        let profile = Profile::from(ProfileFields {
-            id: c.sub,
-            email: p.em,
-            first_name: p.first_name,
-            last_name: p.ln,
-            name: p.nm,
-            organization_id: p.org,
-            connection_id: p.cid,
-            connection_type: p.ct,
-            idp_id: p.idp,
-            role: p.rl.map(Role::new),
-            roles: p.rls.into_iter().map(Role::new).collect(),
-            groups: p.grp,
-            custom_attributes: p.ca,
-        });
-        Ok(SessionClaims {
-            iss: c.iss,
-            aud: c.aud,
-            sid: c.sid,
-            typ: match &*c.typ {
-                SESSION_TYP => SESSION_TYP,
-                BEARER_TYP => BEARER_TYP,
-                _ => "",
-            },
-            iat: c.iat,
-            exp: c.exp,
-            auth_time: c.auth_time,
-            profile,
-            ext: c.ext,
-            trm: c.trm,
-        })
+        let claims = ClaimsIn::deserialize(deserializer)?;
+        Ok(claims.into_claims(&Sharer { text: None }))
     }
 }
 
@@ -230,6 +315,47 @@ mod tests {
         assert!(json.get("ext").is_none() && json.get("trm").is_none());
         let back: SessionClaims = serde_json::from_value(json).unwrap();
         assert_eq!(back.profile, bare);
+    }
+
+    #[test]
+    fn a_verified_payloads_strings_share_its_text_and_escaped_ones_read_right() {
+        let mut full = Profile::new("prof_1", "a@b.test")
+            .with_organization("org_1")
+            .with_connection("conn_1", "OktaSAML")
+            .with_groups(["g1", "g\"2\""])
+            .with_roles(["admin"]);
+        full.name = Some("Ada \u{e9} \"Lovelace\"\n".into());
+        let json = serde_json::to_string(&claims(full.clone())).unwrap();
+        let read = SessionClaims::from_payload(&json).unwrap();
+        assert_eq!(read.profile, full);
+        assert_eq!((&*read.iss, &*read.aud, &*read.sid), ("iss", "aud", "sid"));
+        let p = &read.profile;
+        let shared = [
+            &p.email,
+            p.organization_id.as_ref().unwrap(),
+            &p.connection_id,
+            &p.connection_type,
+            &p.groups[0],
+            &p.roles[0].slug,
+            &read.iss,
+            &read.aud,
+            &read.sid,
+        ];
+        for field in shared {
+            assert!(p.id.shares_buffer_with(field), "{field}");
+        }
+        // Escaped in the JSON: each is a string of its own.
+        assert!(!p.id.shares_buffer_with(p.name.as_ref().unwrap()));
+        assert!(!p.id.shares_buffer_with(&p.groups[1]));
+        // Read from elsewhere than a payload, nothing is shared.
+        let elsewhere: SessionClaims = serde_json::from_str(&json).unwrap();
+        assert_eq!(elsewhere.profile, full);
+        assert!(
+            !elsewhere
+                .profile
+                .id
+                .shares_buffer_with(&elsewhere.profile.email)
+        );
     }
 
     #[test]

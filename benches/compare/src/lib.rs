@@ -85,14 +85,14 @@ pub async fn contenders() -> Vec<Contender> {
         .expect("after 1970")
         .as_secs();
     let minimal = MinimalClaims {
-        sub: profile().id.clone(),
+        sub: profile().id.to_string(),
         email: EMAIL.to_owned(),
         exp: unix + 30 * 60,
     };
     let shaped = SessionShapedClaims {
         iss: ISSUER.to_owned(),
         aud: AUDIENCE.to_owned(),
-        sub: profile().id.clone(),
+        sub: profile().id.to_string(),
         sid: "b1e7c0d2a9f84e3c5a6d7e8f9a0b1c2d".to_owned(),
         typ: "session".to_owned(),
         iat: unix,

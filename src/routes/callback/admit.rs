@@ -68,7 +68,7 @@ fn narrow(profile: &Profile, grant: Grant) -> (Profile, Granted) {
     let mut kept = profile.clone();
     let mut trimmed = Vec::new();
     if let Some(keep) = grant.keep_groups {
-        kept.groups.retain(|group| keep.contains(group));
+        kept.groups.retain(|group| keep.iter().any(|k| k == group));
         if kept.groups.len() < profile.groups.len() {
             trimmed.push("groups".to_owned());
         }

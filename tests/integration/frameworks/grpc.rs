@@ -49,9 +49,13 @@ impl WhoAmI for WhoAmIService {
             None => "none",
         };
         Ok(tonic::Response::new(WhoAmIReply {
-            email: profile.email.clone(),
+            email: profile.email.to_string(),
             name: profile.display_name(),
-            organization_id: profile.organization_id.clone().unwrap_or_default(),
+            organization_id: profile
+                .organization_id
+                .as_deref()
+                .unwrap_or_default()
+                .to_owned(),
             session_source: source.to_owned(),
         }))
     }

@@ -33,7 +33,7 @@ fn routes(seen: &Seen) -> Router {
             "/t/{slug}/data",
             get(
                 move |Path(slug): Path<String>, uri: Uri, p: Option<Profile>| {
-                    let email = p.map(|p| p.email.clone());
+                    let email = p.map(|p| p.email.to_string());
                     on_data
                         .lock()
                         .unwrap()
@@ -43,7 +43,7 @@ fn routes(seen: &Seen) -> Router {
             ),
         )
         .fallback(move |uri: Uri, p: Option<Profile>| {
-            let email = p.map(|p| p.email.clone());
+            let email = p.map(|p| p.email.to_string());
             on_other
                 .lock()
                 .unwrap()

@@ -162,7 +162,7 @@ async fn app_with_header_identity() -> (
         .build()
         .unwrap();
     let who =
-        |p: Option<Profile>| async move { p.map_or("nobody".to_owned(), |p| p.email.clone()) };
+        |p: Option<Profile>| async move { p.map_or("nobody".to_owned(), |p| p.email.to_string()) };
     let app = axum::Router::new()
         .route("/public", get(who))
         .route("/private", get(who))
