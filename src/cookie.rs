@@ -28,11 +28,34 @@ pub(crate) fn request_cookies(headers: &HeaderMap) -> impl Iterator<Item = (&str
 
 /// What a look for one cookie by name found.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Found<'a> {
+pub(crate) enum Found<T> {
     None,
-    One(&'a str),
+    One(T),
     /// More than one pair carries the name.
     Several,
+}
+
+/// A cookie's value as found, not yet checked as UTF-8: a value that is not UTF-8 stands for
+/// no cookie at all, as [`request_cookies`] skips it. Checking costs a pass over the value, which
+/// a caller that only compares it with known text (a cache of tokens) can skip.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Unchecked<'a>(&'a [u8]);
+
+impl<'a> From<&'a str> for Unchecked<'a> {
+    fn from(text: &'a str) -> Self {
+        Self(text.as_bytes())
+    }
+}
+
+impl<'a> Unchecked<'a> {
+    pub(crate) fn bytes(self) -> &'a [u8] {
+        self.0
+    }
+
+    /// The value, if it is UTF-8.
+    pub(crate) fn text(self) -> Option<&'a str> {
+        std::str::from_utf8(self.0).ok()
+    }
 }
 
 /// Looks for one cookie by name, as the session reader does on every request.
@@ -60,9 +83,23 @@ impl CookieFinder {
         &self.name
     }
 
-    /// The cookie's value, if exactly one pair of the request's `Cookie` headers carries it.
-    pub(crate) fn find<'a>(&self, headers: &'a HeaderMap) -> Found<'a> {
-        let mut found = Found::None;
+    /// The cookie's value, if exactly one pair of the request's `Cookie` headers carries it:
+    /// [`find_unchecked`](Self::find_unchecked) resolved as the session reader resolves it.
+    #[cfg(test)]
+    pub(crate) fn find<'a>(&self, headers: &'a HeaderMap) -> Found<&'a str> {
+        match self.find_unchecked(headers) {
+            Found::One(value) => value.text().map_or(Found::None, Found::One),
+            Found::Several => Found::Several,
+            Found::None => Found::None,
+        }
+    }
+
+    /// [`find`](Self::find), with the value's UTF-8 check left to the caller when one pair
+    /// carries the name (the usual case); with several, each is checked here, since a pair that
+    /// is not UTF-8 does not count.
+    pub(crate) fn find_unchecked<'a>(&self, headers: &'a HeaderMap) -> Found<Unchecked<'a>> {
+        // The pair found so far, and whether it is known to be UTF-8.
+        let mut found: Option<(&'a [u8], bool)> = None;
         // Pairs that may still be looked at, across headers.
         let mut budget = MAX_COOKIES;
         let mut lines = headers.get_all(header::COOKIE).iter().peekable();
@@ -81,10 +118,18 @@ impl CookieFinder {
                         if start >= budget && count_semicolons(&bytes[..start]) >= budget {
                             break;
                         }
-                        if found != Found::None {
-                            return Found::Several;
-                        }
-                        found = Found::One(value);
+                        found = match found {
+                            None => Some((value, false)),
+                            Some((before, checked)) => {
+                                let utf8 = |v: &[u8]| std::str::from_utf8(v).is_ok();
+                                match (checked || utf8(before), utf8(value)) {
+                                    (true, true) => return Found::Several,
+                                    (true, false) => Some((before, true)),
+                                    (false, true) => Some((value, true)),
+                                    (false, false) => None,
+                                }
+                            }
+                        };
                         // A value holds no `;`: the next pair starts after it.
                         end
                     }
@@ -96,13 +141,14 @@ impl CookieFinder {
                 budget = budget.saturating_sub(count_semicolons(bytes) + 1);
             }
         }
-        found
+        found.map_or(Found::None, |(value, _)| Found::One(Unchecked(value)))
     }
 
-    /// The value of the pair whose name starts at `at`, and where the pair ends, if the name is
-    /// the whole name of its pair (after a `;` or the start and blanks, before blanks and `=`)
-    /// and the pair is UTF-8, as [`request_cookies`] reads it.
-    fn value_at<'a>(&self, bytes: &'a [u8], at: usize) -> Option<(&'a str, usize)> {
+    /// The value of the pair whose name starts at `at` (trimmed as [`request_cookies`] trims it,
+    /// not checked as UTF-8), and where the pair ends, if the name is the whole name of its
+    /// pair (after a `;` or the start and blanks, before blanks and `=`). Before the value, the
+    /// pair is the name and blanks: the value alone decides whether the pair is UTF-8.
+    fn value_at<'a>(&self, bytes: &'a [u8], at: usize) -> Option<(&'a [u8], usize)> {
         let before = bytes[..at].trim_ascii_end();
         if !(before.is_empty() || before.ends_with(b";")) {
             return None;
@@ -112,10 +158,15 @@ impl CookieFinder {
         let value = after.strip_prefix(b"=")?;
         let value_start = bytes.len() - value.len();
         let end = memchr::memchr(b';', value).map_or(bytes.len(), |at| value_start + at);
-        // Before it, the pair is the name and blanks: the value decides whether it is UTF-8.
-        let value = std::str::from_utf8(&bytes[value_start..end]).ok()?;
-        let value = value.trim_ascii();
-        Some((value.trim_matches('"'), end))
+        // ASCII blanks and quotes, as `str::trim_ascii` and `trim_matches('"')` take them.
+        let mut value = bytes[value_start..end].trim_ascii();
+        while let [b'"', rest @ ..] = value {
+            value = rest;
+        }
+        while let [rest @ .., b'"'] = value {
+            value = rest;
+        }
+        Some((value, end))
     }
 }
 
@@ -225,7 +276,7 @@ mod tests {
             "__Host-s\u{a0}=v6",
             "__Host-s=\u{a0}v7\u{3000}",
         ];
-        fn reference<'a>(headers: &'a HeaderMap, name: &str) -> Found<'a> {
+        fn reference<'a>(headers: &'a HeaderMap, name: &str) -> Found<&'a str> {
             let mut values = request_cookies(headers).filter(|(n, _)| *n == name);
             match (values.next(), values.next()) {
                 (None, _) => Found::None,
@@ -266,6 +317,52 @@ mod tests {
         );
         headers.append(header::COOKIE, HeaderValue::from_static("__Host-s=ok"));
         assert_eq!(CookieFinder::new(name).find(&headers), Found::One("ok"));
+    }
+
+    /// The UTF-8 check left to the caller when one pair carries the name, made here when
+    /// several do: read together, every arrangement of values that are and are not UTF-8
+    /// reads as the pairs do.
+    #[test]
+    fn values_that_are_not_utf8_count_as_the_pairs_read_them() {
+        let name = "__Host-s";
+        let pieces: [&[u8]; 7] = [
+            b"__Host-s=\xff",
+            b"__Host-s=ok",
+            b" __Host-s = \"\xfe\xfd\" ",
+            b"__Host-s=t\xc3\xb6k",
+            b"a=\xff",
+            b"__Host-s=\xc3",
+            b"b=1",
+        ];
+        let reference = |headers: &HeaderMap| {
+            let mut values = request_cookies(headers).filter(|(n, _)| *n == name);
+            match (values.next(), values.next()) {
+                (None, _) => Found::None,
+                (Some((_, value)), None) => Found::One(value.to_owned()),
+                _ => Found::Several,
+            }
+        };
+        let finder = CookieFinder::new(name);
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let line = [a, b";", b, b"; ", c].concat();
+                    let mut headers = HeaderMap::new();
+                    headers.insert(header::COOKIE, HeaderValue::from_bytes(&line).unwrap());
+                    let found = match finder.find(&headers) {
+                        Found::One(value) => Found::One(value.to_owned()),
+                        Found::None => Found::None,
+                        Found::Several => Found::Several,
+                    };
+                    assert_eq!(found, reference(&headers), "{line:?}");
+                    // Left unchecked, one pair's value is exactly what the pair holds.
+                    if let Found::One(value) = finder.find_unchecked(&headers) {
+                        let text = value.text();
+                        assert_eq!(text.is_some(), matches!(found, Found::One(_)), "{line:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

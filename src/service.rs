@@ -8,6 +8,7 @@ use http::{Request, Response, StatusCode};
 use tower::Service;
 
 use crate::body::ResponseBody;
+use crate::cookie::Unchecked;
 use crate::core::{Core, InsideLayer};
 use crate::future::{Deferred, Outgoing, ResponseFuture};
 use crate::profile::Profile;
@@ -91,14 +92,14 @@ impl<S> SsoService<S> {
     {
         let core = &self.core;
         // The clock is read only when there is a session to check.
-        let (verified, now) = match core.sessions.presented(request.headers()) {
+        let (verified, now) = match core.sessions.presented_unchecked(request.headers()) {
             Presented::None => (Err(Reason::Missing), 0),
             Presented::Ambiguous => {
                 telemetry::session_refused(SessionRefusal::Invalid);
                 (Err(Reason::Invalid), 0)
             }
             Presented::Cookie(token) => verify(core, token, SessionSource::Cookie),
-            Presented::Bearer(token) => verify(core, token, SessionSource::Bearer),
+            Presented::Bearer(token) => verify(core, token.into(), SessionSource::Bearer),
         };
         // Tenants (src/tenant/): nothing runs, nothing allocates, without a resolver.
         let verified = match &core.tenants {
@@ -162,12 +163,14 @@ impl<S> SsoService<S> {
 /// tokens), or why there is none; with the time it was checked at.
 fn verify(
     core: &Core,
-    token: &str,
+    token: Unchecked<'_>,
     source: SessionSource,
 ) -> (Result<(Arc<CachedSession>, SessionSource), Reason>, u64) {
     let now = core.now();
     let verified = match core.sessions.authenticate(token, source, now) {
-        Ok(cached) => Ok((cached, source)),
+        Ok(Some(cached)) => Ok((cached, source)),
+        // A cookie that is not UTF-8 is none, as the cookie reading skips it.
+        Ok(None) => Err(Reason::Missing),
         Err(error) => {
             telemetry::session_refused(SessionRefusal::Invalid);
             tracing::debug!(?error, "session token refused");

@@ -28,8 +28,10 @@ pub(crate) fn session<B>(core: &Arc<Core>, request: &Request<B>) -> Answer {
         Presented::None => return Answer::Now(unauthenticated(Reason::Missing)),
         Presented::Ambiguous => return Answer::Now(unauthenticated(Reason::Invalid)),
     };
-    let cached = match core.sessions.authenticate(token, source, core.now()) {
-        Ok(cached) => cached,
+    let cached = match core.sessions.authenticate(token.into(), source, core.now()) {
+        Ok(Some(cached)) => cached,
+        // Text always: only a cookie found as bytes can be no token at all.
+        Ok(None) => return Answer::Now(unauthenticated(Reason::Missing)),
         Err(error) => {
             tracing::debug!(?error, "session token refused");
             return Answer::Now(unauthenticated(Reason::Invalid));

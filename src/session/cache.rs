@@ -98,12 +98,12 @@ impl VerifiedCache {
     }
 
     /// The cached session of exactly this token, if there is one.
-    pub(crate) fn get(&self, token: &str) -> Option<Arc<CachedSession>> {
+    pub(crate) fn get(&self, token: &[u8]) -> Option<Arc<CachedSession>> {
         let (shard, key) = self.slot(token)?;
         let shard = shard.read().unwrap_or_else(PoisonError::into_inner);
         shard
             .get(&key)
-            .filter(|entry| *entry.session.token == *token)
+            .filter(|entry| entry.session.token.as_bytes() == token)
             .map(|entry| entry.session.clone())
     }
 
@@ -123,7 +123,7 @@ impl VerifiedCache {
             current_key,
             profiles: Default::default(),
         });
-        let Some((shard, key)) = self.slot(token) else {
+        let Some((shard, key)) = self.slot(token.as_bytes()) else {
             return cached;
         };
         let mut shard = shard.write().unwrap_or_else(PoisonError::into_inner);
@@ -147,11 +147,14 @@ impl VerifiedCache {
     }
 
     /// The shard and key for `token`, or `None` when the cache keeps nothing.
-    fn slot(&self, token: &str) -> Option<(&RwLock<Shard>, u64)> {
+    fn slot(&self, token: &[u8]) -> Option<(&RwLock<Shard>, u64)> {
         if self.shards.is_empty() {
             return None;
         }
-        let signature = token.rsplit_once('.').map_or(token, |(_, s)| s).as_bytes();
+        let signature = token
+            .iter()
+            .rposition(|b| *b == b'.')
+            .map_or(token, |dot| &token[dot + 1..]);
         let mut tail = [0u8; 8];
         let last = &signature[signature.len().saturating_sub(8)..];
         tail[..last.len()].copy_from_slice(last);
@@ -218,11 +221,11 @@ mod tests {
     fn a_token_is_found_only_by_its_whole_value() {
         let cache = VerifiedCache::new(8);
         cache.insert("h.p.sig", claims("s1", 10), true, 10, 0);
-        assert_eq!(cache.get("h.p.sig").unwrap().claims.sid, "s1");
+        assert_eq!(cache.get(b"h.p.sig").unwrap().claims.sid, "s1");
         // Same signature, so the same slot: another payload is a miss.
-        assert!(cache.get("h.other.sig").is_none());
-        assert!(cache.get("h.p.sig2").is_none());
-        assert!(cache.get("h.p.si").is_none());
+        assert!(cache.get(b"h.other.sig").is_none());
+        assert!(cache.get(b"h.p.sig2").is_none());
+        assert!(cache.get(b"h.p.si").is_none());
     }
 
     #[test]
@@ -230,8 +233,8 @@ mod tests {
         let cache = VerifiedCache::new(8);
         cache.insert("a.one.sig", claims("s1", 10), true, 10, 0);
         cache.insert("a.two.sig", claims("s2", 10), true, 10, 0);
-        assert!(cache.get("a.one.sig").is_none());
-        assert_eq!(cache.get("a.two.sig").unwrap().claims.sid, "s2");
+        assert!(cache.get(b"a.one.sig").is_none());
+        assert_eq!(cache.get(b"a.two.sig").unwrap().claims.sid, "s2");
     }
 
     #[test]
@@ -246,7 +249,7 @@ mod tests {
         }
         let none = VerifiedCache::new(0);
         none.insert("h.p.s", claims("s", 10), true, 10, 0);
-        assert!(none.get("h.p.s").is_none());
+        assert!(none.get(b"h.p.s").is_none());
     }
 
     #[test]
@@ -255,8 +258,8 @@ mod tests {
         cache.insert("h.p.a", claims("a", 50), true, 50, 0);
         cache.insert("h.p.b", claims("b", 5), true, 5, 0);
         cache.insert("h.p.c", claims("c", 50), true, 50, 10);
-        assert!(cache.get("h.p.b").is_none(), "the expired entry made room");
-        assert!(cache.get("h.p.a").is_some());
-        assert!(cache.get("h.p.c").is_some());
+        assert!(cache.get(b"h.p.b").is_none(), "the expired entry made room");
+        assert!(cache.get(b"h.p.a").is_some());
+        assert!(cache.get(b"h.p.c").is_some());
     }
 }

@@ -25,7 +25,7 @@ pub(crate) use reader::Presented;
 
 use crate::authorization::Claims;
 use crate::config::SsoConfig;
-use crate::cookie;
+use crate::cookie::{self, Unchecked};
 use crate::crypto;
 use crate::profile::Profile;
 use crate::secret::Token;
@@ -270,19 +270,24 @@ impl Sessions {
     }
 
     /// [`verify_as`](Self::verify_as) through the cache of verified tokens: a token verified
-    /// before skips the signature and the parse, never the checks of purpose and time.
+    /// before skips the signature and the parse, never the checks of purpose and time. A token
+    /// found in the cache is text (it equals one); any other is checked as UTF-8 first, and
+    /// one that is not is no token at all (`Ok(None)`), as a cookie that is not UTF-8 is none.
     pub(crate) fn authenticate(
         &self,
-        token: &str,
+        token: Unchecked<'_>,
         source: SessionSource,
         now: u64,
-    ) -> Result<Arc<CachedSession>, TokenError> {
-        let cached = match self.cache.get(token) {
+    ) -> Result<Option<Arc<CachedSession>>, TokenError> {
+        let cached = match self.cache.get(token.bytes()) {
             Some(cached) => {
                 self.check(&cached.claims, now)?;
                 cached
             }
             None => {
+                let Some(token) = token.text() else {
+                    return Ok(None);
+                };
                 let verified = self.verify(token, now)?;
                 let ends = self.ends(&verified.claims);
                 self.cache
@@ -290,7 +295,7 @@ impl Sessions {
             }
         };
         check_source(&cached.claims, source)?;
-        Ok(cached)
+        Ok(Some(cached))
     }
 
     /// The checks of verified claims that depend on the time or the purpose, not the signature.
@@ -347,6 +352,15 @@ impl Sessions {
     /// Where the request carries its session: a bearer token wins over the cookie.
     pub(crate) fn presented<'a>(&self, headers: &'a HeaderMap) -> Presented<'a> {
         reader::presented(headers, &self.cookie)
+    }
+
+    /// [`presented`](Self::presented), the cookie's value not yet checked as UTF-8
+    /// ([`authenticate`](Self::authenticate) checks it when the cache does not know it).
+    pub(crate) fn presented_unchecked<'a>(
+        &self,
+        headers: &'a HeaderMap,
+    ) -> Presented<'a, Unchecked<'a>> {
+        reader::presented_unchecked(headers, &self.cookie)
     }
 
     /// The `Set-Cookie` for a session token expiring at `exp`.
