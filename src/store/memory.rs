@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
@@ -36,6 +37,9 @@ const PURGE_BATCH: usize = 8;
 /// clock otherwise.
 pub struct MemoryStore {
     tables: RwLock<Tables>,
+    /// How many revocations the tables hold, as of the last write: while there are none (most
+    /// of the time, in most apps), a session's check is one load, not a lock.
+    revocations: AtomicUsize,
     clock: Clock,
 }
 
@@ -165,6 +169,7 @@ impl MemoryStore {
                 login_states: Expiring::default(),
                 max_login_states: login_states,
             }),
+            revocations: AtomicUsize::new(0),
             clock: Arc::new(SystemTime::now),
         }
     }
@@ -181,7 +186,11 @@ impl MemoryStore {
     ) -> Result<T, StoreError> {
         let now = (self.clock)();
         let mut tables = self.tables.write().map_err(|_| poisoned())?;
-        f(&mut tables, now)
+        let written = f(&mut tables, now);
+        // Under the lock, so the count never runs behind a write another thread saw.
+        self.revocations
+            .store(tables.revocations(), Ordering::Release);
+        written
     }
 
     /// Records `what` at once (what [`SessionStore::revoke`] does).
@@ -241,6 +250,9 @@ impl MemoryStore {
 
     /// Whether a live record refuses `session`; answered from memory, at once.
     pub(crate) fn revoked_now(&self, session: &SessionRef<'_>) -> Result<bool, StoreError> {
+        if self.revocations.load(Ordering::Acquire) == 0 {
+            return Ok(false);
+        }
         self.tables.read().map_err(|_| poisoned()).map(|tables| {
             if tables.revocations() == 0 {
                 return false;
