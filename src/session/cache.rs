@@ -151,10 +151,7 @@ impl VerifiedCache {
         if self.shards.is_empty() {
             return None;
         }
-        let signature = token
-            .iter()
-            .rposition(|b| *b == b'.')
-            .map_or(token, |dot| &token[dot + 1..]);
+        let signature = memchr::memrchr(b'.', token).map_or(token, |dot| &token[dot + 1..]);
         let mut tail = [0u8; 8];
         let last = &signature[signature.len().saturating_sub(8)..];
         tail[..last.len()].copy_from_slice(last);
