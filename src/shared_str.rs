@@ -203,10 +203,24 @@ impl Serialize for SharedStr {
     }
 }
 
+/// One allocation per string read, whether the deserializer lends it or builds it.
 impl<'de> Deserialize<'de> for SharedStr {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
-        Ok(Self::from(&*text))
+        struct Text;
+
+        impl serde::de::Visitor<'_> for Text {
+            type Value = SharedStr;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<SharedStr, E> {
+                Ok(SharedStr::from(text))
+            }
+        }
+
+        deserializer.deserialize_str(Text)
     }
 }
 
