@@ -142,6 +142,13 @@ impl<S> SsoService<S> {
         // at once when the store can answer from memory, else in a future of its own.
         if let Some(revoked) = core.revocations.check_now(&profile) {
             request.extensions_mut().insert(profile);
+            // The usual answer, called here rather than through `admit`'s `Deferred`, which
+            // would move the inner future twice more.
+            if let Ok(false) = revoked {
+                telemetry::session_verified(source == SessionSource::Bearer);
+                let outgoing = Outgoing::personal(set_cookie);
+                return ResponseFuture::inner(self.inner.call(request), outgoing);
+            }
             return match admit(core, &mut self.inner, request, source, set_cookie, revoked) {
                 Deferred::Call { future, outgoing } => ResponseFuture::inner(future, outgoing),
                 Deferred::Respond(response) => ResponseFuture::ready(response),
