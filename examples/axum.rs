@@ -49,7 +49,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let prometheus = PrometheusBuilder::new().install_recorder()?;
     let mut builder = dev
         .builder
-        .public_paths(["/public", "/favicon.ico", "/metrics"])
+        .optional_paths(["/public"])
+        .public_paths(["/favicon.ico", "/metrics"])
         .after_logout("/public")
         // The chooser's emails (and `/auth/login?email=...`) go by their domain to the
         // organization WorkOS knows for it, if the app admits it.
@@ -212,12 +213,12 @@ async fn admin_portal(
     }
 }
 
-/// Public: Prometheus text of the crate's metrics (README "Metrics").
+/// Public (no session read): Prometheus text of the crate's metrics (README "Metrics").
 async fn metrics(prometheus: PrometheusHandle) -> String {
     prometheus.render()
 }
 
-/// Public: listed in `public_paths`, so it needs no session, but sees one if there is.
+/// Listed in `optional_paths`: it needs no session, but sees one if there is.
 async fn public(profile: Option<Profile>) -> Html<String> {
     let who = match profile {
         Some(p) => format!(
@@ -229,7 +230,7 @@ async fn public(profile: Option<Profile>) -> Html<String> {
     page(
         "Public page",
         &format!(
-            "<h1>Public page</h1><p>Public paths need no login.</p><p>{who}</p>\
+            "<h1>Public page</h1><p>This page needs no login.</p><p>{who}</p>\
              <h2>Sign in</h2>\
              <form method=\"get\" action=\"/auth/login\"><label>Work email \
              <input type=\"email\" name=\"email\" placeholder=\"carol@globex.test\" required></label> \

@@ -33,7 +33,7 @@ use tower_workos_sso::{Profile, SsoLayer};
 async fn main() -> Result<(), Box<dyn Error>> {
     let site = Site::from_env(3000);
     let dev = site.workos().await?;
-    let config = dev.builder.public_paths(["/public"]).build()?;
+    let config = dev.builder.optional_paths(["/public"]).build()?;
 
     // The whole app: the layer around a plain async function.
     let service = ServiceBuilder::new()

@@ -5,7 +5,7 @@
 //! SSO_TOKEN=... cargo run --example tonic -- whoami     # a client calling it
 //! ```
 //!
-//! `whoami.WhoAmI/WhoAmI` needs a session; `whoami.WhoAmI/Ping` is a public path. A gRPC client
+//! `whoami.WhoAmI/WhoAmI` needs a session; `whoami.WhoAmI/Ping` is an optional path. A gRPC client
 //! sends its session token as `authorization: Bearer <token>` metadata; without one (or with an
 //! expired or forged one) it gets `UNAUTHENTICATED` (HTTP 200, `grpc-status: 16`), never a
 //! redirect.
@@ -50,7 +50,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
     }
 
     let dev = site.workos().await?;
-    let config = dev.builder.public_paths(["/whoami.WhoAmI/Ping"]).build()?;
+    let config = dev
+        .builder
+        .optional_paths(["/whoami.WhoAmI/Ping"])
+        .build()?;
     let sso = SsoLayer::new(config);
 
     // The browser side: a home page and the token hand-out. gRPC calls are routed by service name.
@@ -62,7 +65,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
     let listener = site.listen(&dev.notes).await?;
     let (port, origin) = (site.port, &site.origin);
-    println!("gRPC: whoami.WhoAmI on 127.0.0.1:{port} (Ping is public, WhoAmI needs a token).");
+    println!("gRPC: whoami.WhoAmI on 127.0.0.1:{port} (Ping needs no token, WhoAmI needs one).");
     println!("Get a token: open {origin}/cli-token in a browser and sign in.");
     if dev.fake.is_some() {
         println!("Or with curl, as alice@example.com:");

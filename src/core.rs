@@ -56,35 +56,59 @@ pub(crate) enum Route {
     Webhook,
 }
 
+/// What the innermost `SsoLayer` this thread is inside did with the request's session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Reading {
+    /// Not inside any `SsoLayer`.
+    Outside,
+    /// The session was read: a request without a `Profile` has none.
+    Read,
+    /// A public path: no session was read.
+    Unread,
+}
+
 thread_local! {
-    /// How many `SsoService` calls or response futures this thread is inside.
-    static INSIDE_LAYER: Cell<usize> = const { Cell::new(0) };
+    /// What the `SsoService` call or response future this thread is inside did (see
+    /// `InsideLayer`).
+    static INSIDE_LAYER: Cell<Reading> = const { Cell::new(Reading::Outside) };
 }
 
 /// Marks the thread as inside the layer while the inner service is called or its future polled,
 /// so that extractors and guards can tell "not signed in" from "the layer is not installed"
-/// without the layer writing anything into the request: an anonymous request passes through
-/// without a single allocation. A request with a session carries its `Profile`, which says so
-/// by itself.
-pub(crate) struct InsideLayer(());
+/// (and from "a public path, where no session is read") without the layer writing anything
+/// into the request: an anonymous request passes through without a single allocation. A
+/// request with a session carries its `Profile`, which says so by itself. Nested layers each
+/// restore what the one outside them set.
+pub(crate) struct InsideLayer {
+    before: Reading,
+}
 
 impl InsideLayer {
-    pub(crate) fn enter() -> Self {
-        INSIDE_LAYER.with(|depth| depth.set(depth.get() + 1));
-        Self(())
+    pub(crate) fn enter(reading: Reading) -> Self {
+        let before = INSIDE_LAYER.with(|inside| inside.replace(reading));
+        Self { before }
     }
 }
 
 impl Drop for InsideLayer {
     fn drop(&mut self) {
-        INSIDE_LAYER.with(|depth| depth.set(depth.get() - 1));
+        INSIDE_LAYER.with(|inside| inside.set(self.before));
     }
 }
 
 /// Whether the request with these extensions went through an `SsoLayer`: it carries a verified
 /// profile, or an `SsoLayer` is calling or polling what looks at it right now.
 pub(crate) fn layer_ran(extensions: &Extensions) -> bool {
-    extensions.get::<Profile>().is_some() || INSIDE_LAYER.with(|depth| depth.get() > 0)
+    session_read(extensions) != Reading::Outside
+}
+
+/// What the layer the request went through did with its session: a request carrying a
+/// verified profile was read, whatever thread looks at it.
+pub(crate) fn session_read(extensions: &Extensions) -> Reading {
+    if extensions.get::<Profile>().is_some() {
+        return Reading::Read;
+    }
+    INSIDE_LAYER.with(Cell::get)
 }
 
 impl Core {

@@ -9,7 +9,7 @@ use http::request::Parts;
 use http::{HeaderValue, StatusCode, header};
 
 use crate::authorization::Claims;
-use crate::core::layer_ran;
+use crate::core::{Reading, session_read};
 use crate::profile::Profile;
 use crate::session::Session;
 
@@ -22,6 +22,9 @@ pub enum SsoRejection {
     Unauthenticated,
     /// `SsoLayer` did not run for this request: 500, naming the fix.
     LayerMissing,
+    /// The path is one of the layer's public paths, where it reads no session: 500, naming the
+    /// fix (`optional_paths`).
+    SessionNotRead,
 }
 
 impl SsoRejection {
@@ -29,7 +32,9 @@ impl SsoRejection {
     pub fn status(&self) -> StatusCode {
         match self {
             SsoRejection::Unauthenticated => StatusCode::UNAUTHORIZED,
-            SsoRejection::LayerMissing => StatusCode::INTERNAL_SERVER_ERROR,
+            SsoRejection::LayerMissing | SsoRejection::SessionNotRead => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
@@ -40,6 +45,9 @@ impl SsoRejection {
             SsoRejection::LayerMissing => {
                 "no Profile in the request: is `SsoLayer` installed with `.layer()` (not `.route_layer()`) around this route?"
             }
+            SsoRejection::SessionNotRead => {
+                "this path is one of the layer's public_paths, where no session is read: list it in optional_paths to see who is signed in"
+            }
         }
     }
 
@@ -47,6 +55,7 @@ impl SsoRejection {
         match self {
             SsoRejection::Unauthenticated => "unauthenticated",
             SsoRejection::LayerMissing => "sso_layer_missing",
+            SsoRejection::SessionNotRead => "session_not_read",
         }
     }
 }
@@ -84,10 +93,11 @@ fn from_extensions<T>(
     parts: &Parts,
     read: impl FnOnce(&Profile) -> Option<T>,
 ) -> Result<Option<T>, SsoRejection> {
-    if !layer_ran(&parts.extensions) {
-        return Err(SsoRejection::LayerMissing);
+    match session_read(&parts.extensions) {
+        Reading::Read => Ok(parts.extensions.get::<Profile>().and_then(read)),
+        Reading::Unread => Err(SsoRejection::SessionNotRead),
+        Reading::Outside => Err(SsoRejection::LayerMissing),
     }
-    Ok(parts.extensions.get::<Profile>().and_then(read))
 }
 
 /// How each extractor reads its value from the verified profile.

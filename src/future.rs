@@ -14,7 +14,7 @@ use http::{HeaderMap, HeaderValue, Response};
 use pin_project_lite::pin_project;
 
 use crate::body::ResponseBody;
-use crate::core::InsideLayer;
+use crate::core::{InsideLayer, Reading};
 use crate::response::OwnBody;
 use crate::routes::Answer;
 use crate::store::BoxFuture;
@@ -54,6 +54,8 @@ pub(crate) struct Outgoing {
     pub(crate) set_cookie: Option<HeaderValue>,
     /// The response was made for a verified session, so it must not be shared by caches.
     pub(crate) personal: bool,
+    /// A public path: no session was read, so the app's extractors must not answer "none".
+    pub(crate) unread: bool,
 }
 
 impl Outgoing {
@@ -67,6 +69,15 @@ impl Outgoing {
         Self {
             set_cookie,
             personal: true,
+            unread: false,
+        }
+    }
+
+    /// For a request to a public path, whose session was not read: nothing is added.
+    pub(crate) fn unread() -> Self {
+        Self {
+            unread: true,
+            ..Self::default()
         }
     }
 
@@ -152,7 +163,11 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // The app's extractors run while its future is polled (see `InsideLayer`).
-        let _inside = InsideLayer::enter();
+        let reading = match &self.kind {
+            Kind::Inner { outgoing, .. } if outgoing.unread => Reading::Unread,
+            _ => Reading::Read,
+        };
+        let _inside = InsideLayer::enter(reading);
         let mut kind = self.project().kind;
         loop {
             let own = match kind.as_mut().project() {

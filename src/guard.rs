@@ -37,7 +37,7 @@ use http::{Extensions, Request, Response};
 use tower::Service;
 use tower_layer::Layer;
 
-use crate::core::{Core, layer_ran};
+use crate::core::{Core, Reading, session_read};
 use crate::future::{Outgoing, ResponseFuture};
 use crate::layer::SsoLayer;
 use crate::profile::Profile;
@@ -349,13 +349,24 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let extensions = request.extensions();
-        if !layer_ran(extensions) {
-            tracing::debug!("route guard used without SsoLayer around it");
-            return ResponseFuture::ready(response::json_error(
-                http::StatusCode::INTERNAL_SERVER_ERROR,
-                "sso_layer_missing",
-                "a route guard runs inside SsoLayer: add `.layer(sso)` outside `.route_layer(sso.require(..))`",
-            ));
+        match session_read(extensions) {
+            Reading::Read => {}
+            Reading::Unread => {
+                tracing::debug!("route guard on a public path, where no session is read");
+                return ResponseFuture::ready(response::json_error(
+                    http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "session_not_read",
+                    "a route guard needs the session, which the layer does not read on its public_paths: list the path in optional_paths, or drop the guard",
+                ));
+            }
+            Reading::Outside => {
+                tracing::debug!("route guard used without SsoLayer around it");
+                return ResponseFuture::ready(response::json_error(
+                    http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "sso_layer_missing",
+                    "a route guard runs inside SsoLayer: add `.layer(sso)` outside `.route_layer(sso.require(..))`",
+                ));
+            }
         }
         let now = (self.core.config.clock)();
         match self.guard.check_at(extensions, now) {
@@ -394,7 +405,7 @@ mod tests {
                 .client_id("client_1")
                 .redirect_uri("https://app.test/auth/callback")
                 .session_secret(vec![5u8; 32])
-                .public_paths(["/open"])
+                .optional_paths(["/open"])
                 .build()
                 .unwrap(),
         )

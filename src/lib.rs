@@ -39,23 +39,25 @@
 //!    With nothing to sign in with (no selector, no [`tenant`], no default),
 //!    `/auth/login` shows the sign-in chooser, which routes an email by its domain
 //!    ([`domains`]); the chooser, confirmation and error pages can be the app's ([`pages`]).
-//! 2. **Every other request** has its session read (the cookie, or `Authorization: Bearer` for
+//! 2. **A public path** (see [`SsoConfigBuilder::public_paths`]: health checks, assets) passes
+//!    through with no session read and nothing added; the extractors answer `500` there.
+//! 3. **Every other request** has its session read (the cookie, or `Authorization: Bearer` for
 //!    API and gRPC clients), verified, and checked against the revocations in the [`store`]
 //!    (the layer's own in-memory one unless one is configured; see
 //!    [`SsoLayer::revoke`]). A verified session puts the [`Profile`] in the request's
 //!    extensions, carrying its [`Session`] ([`Profile::session`]), where handlers take them
 //!    (with the `axum` feature, as extractors); whatever a client sent in its place is
 //!    removed first. Requests without a session never reach the store.
-//! 3. **Without a valid session**, a public path (see
-//!    [`SsoConfigBuilder::public_paths`]) passes through anonymously. A protected one gets the
-//!    answer that fits the caller, without reaching the app:
+//! 4. **Without a valid session**, an optional path (see
+//!    [`SsoConfigBuilder::optional_paths`]) passes through anonymously. A protected one gets
+//!    the answer that fits the caller, without reaching the app:
 //!
 //!    | caller | answer |
 //!    |---|---|
 //!    | a browser navigating (GET/HEAD wanting HTML) | `303` to the login, with `return_to` |
 //!    | an API client (JSON, `Authorization`, XHR, any other method) | `401` with JSON and `WWW-Authenticate` |
 //!    | a gRPC client (`content-type: application/grpc*`) | `200` with `grpc-status: 16` |
-//! 4. **On the way out**, a session cookie past half its idle window (or signed with a retired
+//! 5. **On the way out**, a session cookie past half its idle window (or signed with a retired
 //!    key) is renewed with one `Set-Cookie`; every other response is the app's, untouched.
 //!
 //! The same flow, in process:

@@ -1,5 +1,5 @@
-//! Which paths need a session: the access policy, the public paths, and the ambiguous paths
-//! that never count as public.
+//! Which paths need a session: the access policy, the public and optional paths, and the
+//! ambiguous paths that never count as either.
 
 use crate::config::{AccessPolicy, SsoConfig};
 use crate::path::is_ambiguous;
@@ -7,20 +7,21 @@ use crate::path::is_ambiguous;
 /// The path rules of one layer, split once at build time.
 pub(crate) struct PathPolicy {
     access: AccessPolicy,
+    public: Listed,
+    optional: Listed,
+}
+
+/// One list of paths: exact ones, and prefixes (each ending in `/`).
+struct Listed {
     exact: Vec<String>,
-    /// Public prefixes, each ending in `/`.
     prefixes: Vec<String>,
 }
 
-impl PathPolicy {
-    pub(crate) fn new(config: &SsoConfig) -> Self {
-        let (prefixes, exact): (Vec<_>, Vec<_>) = config
-            .public_paths
-            .iter()
-            .cloned()
-            .partition(|path| path.ends_with("/*"));
+impl Listed {
+    fn new(paths: &[String]) -> Self {
+        let (prefixes, exact): (Vec<_>, Vec<_>) =
+            paths.iter().cloned().partition(|path| path.ends_with("/*"));
         Self {
-            access: config.access_policy,
             exact,
             prefixes: prefixes
                 .into_iter()
@@ -29,18 +30,37 @@ impl PathPolicy {
         }
     }
 
+    /// Whether `path` is listed, read as written (ambiguity is the caller's to check).
+    fn has(&self, path: &str) -> bool {
+        self.exact.iter().any(|p| p == path)
+            || self.prefixes.iter().any(|p| path.starts_with(p.as_str()))
+    }
+}
+
+impl PathPolicy {
+    pub(crate) fn new(config: &SsoConfig) -> Self {
+        Self {
+            access: config.access_policy,
+            public: Listed::new(config.public_paths()),
+            optional: Listed::new(config.optional_paths()),
+        }
+    }
+
+    /// Whether `path` is a public path, where the layer reads no session: listed in
+    /// `public_paths`, not in `optional_paths`, and not ambiguous. The lists are looked at
+    /// first: most paths are in neither, and every request asks.
+    pub(crate) fn is_public(&self, path: &str) -> bool {
+        self.public.has(path) && !self.optional.has(path) && !is_ambiguous(path)
+    }
+
     /// Whether a request to `path` needs a session. Paths that a server might normalise into
-    /// another path (dot segments, encoded separators) never count as public.
+    /// another path (dot segments, encoded separators) are never public or optional.
     pub(crate) fn is_protected(&self, path: &str) -> bool {
         if self.access == AccessPolicy::Optional {
             return false;
         }
-        if is_ambiguous(path) {
-            return true;
-        }
-        let public = self.exact.iter().any(|p| p == path)
-            || self.prefixes.iter().any(|p| path.starts_with(p.as_str()));
-        !public
+        let open = self.public.has(path) || self.optional.has(path);
+        !open || is_ambiguous(path)
     }
 }
 
@@ -100,6 +120,7 @@ mod tests {
             "/public//x",
         ] {
             assert!(policy.is_protected(path), "{path}");
+            assert!(!policy.is_public(path), "{path}");
         }
     }
 
@@ -136,6 +157,37 @@ mod tests {
                 .unwrap();
             let response = app.clone().ready().await.unwrap().call(request).await;
             assert_eq!(response.unwrap().status(), status, "{path}");
+        }
+    }
+
+    #[test]
+    fn public_paths_are_read_only_when_also_optional() {
+        let config = SsoConfig::builder()
+            .api_key("sk_test")
+            .client_id("client_1")
+            .redirect_uri("https://app.test/auth/callback")
+            .session_secret(vec![1u8; 32])
+            .public_paths(["/health", "/assets/*"])
+            .optional_paths(["/", "/assets/page"])
+            .build()
+            .unwrap();
+        let policy = PathPolicy::new(&config);
+        assert!(policy.is_public("/health"));
+        assert!(policy.is_public("/assets/app.css"));
+        for path in [
+            "/assets/page",
+            "/",
+            "/admin",
+            "/assets/../admin",
+            "/health/x",
+        ] {
+            assert!(!policy.is_public(path), "{path}");
+        }
+        for path in ["/assets/page", "/", "/health", "/assets/app.css"] {
+            assert!(!policy.is_protected(path), "{path}");
+        }
+        for path in ["/admin", "/assets/../admin", "/assets//x", "/assets"] {
+            assert!(policy.is_protected(path), "{path}");
         }
     }
 

@@ -1,4 +1,5 @@
-//! The layer adds no heap allocation to an anonymous request on a public path, counted by a
+//! The layer adds no heap allocation to an anonymous request on a public or optional path, nor to
+//! a signed-in one on a public path (where no session is read), counted by a
 //! counting global allocator (deterministic, unlike a timing). A binary of its own: the
 //! allocator is global.
 //!
@@ -83,17 +84,19 @@ fn app() -> impl Service<
     })
 }
 
-fn layer() -> SsoLayer {
-    let config = SsoConfig::builder()
+/// The layer, with `/public` listed as a public path or (`optional`) as an optional one.
+fn layer(optional: bool) -> SsoLayer {
+    let builder = SsoConfig::builder()
         .api_key("sk_test_alloc")
         .client_id("client_alloc")
         .redirect_uri("https://app.example.test/auth/callback")
         .session_secret(vec![7u8; 32])
-        .default_selector(tower_workos_sso::Selector::organization("org_1").unwrap())
-        .public_paths(["/public"])
-        .build()
-        .unwrap();
-    SsoLayer::new(config)
+        .default_selector(tower_workos_sso::Selector::organization("org_1").unwrap());
+    let builder = match optional {
+        true => builder.optional_paths(["/public"]),
+        false => builder.public_paths(["/public"]),
+    };
+    SsoLayer::new(builder.build().unwrap())
 }
 
 /// What a browser sends to a public page: its usual headers and eight site cookies, with or
@@ -154,23 +157,42 @@ where
 #[test]
 fn an_anonymous_request_on_a_public_path_allocates_nothing_in_the_layer() {
     let bare = per_request(app(), None);
+    for optional in [false, true] {
+        let layered = per_request(
+            tower::ServiceBuilder::new()
+                .layer(layer(optional))
+                .service(app()),
+            None,
+        );
+        assert_eq!(
+            layered,
+            bare,
+            "optional {optional}: the layer allocated {} times",
+            layered as i64 - bare as i64
+        );
+    }
+}
+
+#[test]
+fn a_session_on_a_public_path_is_not_read_and_allocates_nothing() {
+    let layer = layer(false);
+    let token = layer
+        .issue_session_token(&Profile::new("prof_01ALICE", "alice@example.com"))
+        .unwrap();
+    let bare = per_request(app(), Some(token.expose()));
     let layered = per_request(
-        tower::ServiceBuilder::new().layer(layer()).service(app()),
-        None,
+        tower::ServiceBuilder::new().layer(layer).service(app()),
+        Some(token.expose()),
     );
-    assert_eq!(
-        layered,
-        bare,
-        "the layer allocated {} times",
-        layered as i64 - bare as i64
-    );
+    assert_eq!(layered, bare, "the layer allocated");
 }
 
 /// What a warm authenticated request costs in allocations (printed, for BENCHMARKS.md; the
 /// bound catches a return of per-request copies of the profile).
 #[test]
 fn a_cached_session_costs_a_few_allocations_not_a_copy_of_the_profile() {
-    let layer = layer();
+    // An optional path: the session is read.
+    let layer = layer(true);
     let profile = Profile::new("prof_01ALICE", "alice@example.com")
         .with_organization("org_1")
         .with_connection("conn_01", "OktaSAML")

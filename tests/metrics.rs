@@ -118,7 +118,7 @@ async fn the_documented_metrics_count_what_happened_and_anonymous_requests_count
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let config = app_config(&workos, &base)
-        .public_paths(["/public"])
+        .optional_paths(["/public"])
         .workos_webhooks(WEBHOOK_SECRET)
         .build()
         .unwrap();

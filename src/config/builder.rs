@@ -9,8 +9,8 @@ use super::params::LoginParamsConfig;
 use super::sign_in::SignInSettings;
 use super::url::{is_local_path, is_path_text, is_token_text, parse_url};
 use super::{
-    AccessPolicy, ConfigError, DEFAULT_API_BASE_URL, IdpInitiatedLogin, SsoConfig, Tenancy,
-    WebhookSettings,
+    AccessPolicy, ConfigError, DEFAULT_API_BASE_URL, IdpInitiatedLogin, OpenPaths, SsoConfig,
+    Tenancy, WebhookSettings,
 };
 use crate::secret::{ApiKey, SessionSecret};
 use crate::selector::Selector;
@@ -31,7 +31,7 @@ pub struct SsoConfigBuilder {
     pub(super) sign_in: SignInSettings,
     pub(super) base_path: String,
     pub(super) access_policy: AccessPolicy,
-    pub(super) public_paths: Vec<String>,
+    pub(super) paths: OpenPaths,
     pub(super) idle_timeout: Duration,
     pub(super) absolute_lifetime: Duration,
     pub(super) clock_leeway: Duration,
@@ -72,7 +72,7 @@ impl Default for SsoConfigBuilder {
             sign_in: SignInSettings::default(),
             base_path: "/auth".to_owned(),
             access_policy: AccessPolicy::RequireLogin,
-            public_paths: Vec::new(),
+            paths: OpenPaths::default(),
             idle_timeout: Duration::from_secs(30 * 60),
             absolute_lifetime: Duration::from_secs(8 * 60 * 60),
             clock_leeway: Duration::from_secs(30),
@@ -164,17 +164,6 @@ impl SsoConfigBuilder {
     /// Who must be signed in. Default [`AccessPolicy::RequireLogin`].
     pub fn access_policy(mut self, policy: AccessPolicy) -> Self {
         self.access_policy = policy;
-        self
-    }
-
-    /// Paths that need no session: exact (`/health`) or a prefix ending in `/*` (`/assets/*`).
-    pub fn public_paths<I, P>(mut self, paths: I) -> Self
-    where
-        I: IntoIterator<Item = P>,
-        P: Into<String>,
-    {
-        self.public_paths
-            .extend(paths.into_iter().map(Into::into).filter(|p| !p.is_empty()));
         self
     }
 
@@ -408,14 +397,7 @@ impl SsoConfigBuilder {
             }
         }
         let http = http_client(self.workos_timeouts)?;
-        for path in &self.public_paths {
-            if !path.starts_with('/') || !is_path_text(path) {
-                return Err(ConfigError::new(
-                    "public_paths",
-                    "every public path must start with / (a prefix ends in /*)",
-                ));
-            }
-        }
+        self.paths.check()?;
 
         let (allowed, authorizer) = self.sign_in.build()?;
         let login_params = self.login_params.build(self.provider_scopes)?;
@@ -439,7 +421,7 @@ impl SsoConfigBuilder {
             session_path: format!("{base_path}/session"),
             callback_path,
             access_policy: self.access_policy,
-            public_paths: self.public_paths,
+            paths: self.paths,
             idle_timeout: self.idle_timeout,
             absolute_lifetime: self.absolute_lifetime,
             clock_leeway: self.clock_leeway,

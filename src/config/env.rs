@@ -16,7 +16,8 @@ impl SsoConfig {
     /// | `SSO_SESSION_SECRET` | `session_secret` | required, at least 32 bytes |
     /// | `SSO_PREVIOUS_SESSION_SECRETS` | `previous_session_secret` | optional, comma-separated retired secrets still accepted |
     /// | `SSO_DEFAULT_ORGANIZATION` / `SSO_DEFAULT_CONNECTION` / `SSO_DEFAULT_PROVIDER` | `default_selector` | optional, at most one |
-    /// | `SSO_PUBLIC_PATHS` | `public_paths` | optional, comma-separated (`/health,/assets/*`) |
+    /// | `SSO_PUBLIC_PATHS` | `public_paths` | optional, comma-separated (`/health,/assets/*`): no session read |
+    /// | `SSO_OPTIONAL_PATHS` | `optional_paths` | optional, comma-separated (`/,/docs/*`): no session needed, one seen if there is |
     /// | `SSO_ALLOWED_ORGANIZATIONS` | `allowed_organizations` | optional, comma-separated `org_...` ids; `*` admits any organization (`allow_any_organization`) |
     /// | `SSO_ALLOWED_CONNECTIONS` | `allowed_connections` | optional, comma-separated `conn_...` ids |
     /// | `SSO_ALLOWED_PROVIDERS` | `allowed_providers` | optional, comma-separated names (`GoogleOAuth,MicrosoftOAuth`) |
@@ -47,6 +48,9 @@ impl SsoConfig {
         }
         if let Some(paths) = var("public_paths", "SSO_PUBLIC_PATHS")? {
             builder = builder.public_paths(paths.split(',').map(str::trim));
+        }
+        if let Some(paths) = var("optional_paths", "SSO_OPTIONAL_PATHS")? {
+            builder = builder.optional_paths(paths.split(',').map(str::trim));
         }
         if let Some(ids) = var("allowed_organizations", "SSO_ALLOWED_ORGANIZATIONS")? {
             let (any, ids): (Vec<&str>, Vec<&str>) = list(&ids).partition(|id| *id == "*");

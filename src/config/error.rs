@@ -28,6 +28,7 @@ const ENV_VARS: &[(&str, &str)] = &[
     ("session_secret", "SSO_SESSION_SECRET"),
     ("previous_session_secret", "SSO_PREVIOUS_SESSION_SECRETS"),
     ("public_paths", "SSO_PUBLIC_PATHS"),
+    ("optional_paths", "SSO_OPTIONAL_PATHS"),
     ("allowed_organizations", "SSO_ALLOWED_ORGANIZATIONS"),
     ("allowed_connections", "SSO_ALLOWED_CONNECTIONS"),
     ("allowed_providers", "SSO_ALLOWED_PROVIDERS"),

@@ -8,6 +8,7 @@ mod builder;
 mod env;
 mod error;
 mod params;
+mod paths;
 mod sign_in;
 mod tenancy;
 pub(crate) mod url;
@@ -22,6 +23,7 @@ pub(crate) use builder::{default_http_client, http_client};
 pub use error::ConfigError;
 pub(crate) use params::LoginParamsConfig;
 pub use params::{AuthorizationParams, Prompt};
+pub(crate) use paths::OpenPaths;
 pub(crate) use sign_in::Allowed;
 pub(crate) use tenancy::{DomainCache, DomainRouting, Tenancy};
 pub(crate) use webhooks::{WebhookSettings, Webhooks};
@@ -39,10 +41,11 @@ pub(crate) const DEFAULT_API_BASE_URL: &str = "https://api.workos.com";
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AccessPolicy {
-    /// Every path needs a session, except the SSO routes and the configured public paths.
+    /// Every path needs a session, except the SSO routes and the public and optional paths.
     #[default]
     RequireLogin,
-    /// No path needs a session; handlers decide (`Option<Profile>`).
+    /// No path needs a session; handlers decide (`Option<Profile>`). Public paths still see
+    /// none: the layer does not read it there.
     Optional,
 }
 
@@ -89,7 +92,7 @@ pub struct SsoConfig {
     pub(crate) logout_path: String,
     pub(crate) session_path: String,
     pub(crate) access_policy: AccessPolicy,
-    pub(crate) public_paths: Vec<String>,
+    pub(crate) paths: OpenPaths,
     pub(crate) idle_timeout: Duration,
     pub(crate) absolute_lifetime: Duration,
     pub(crate) clock_leeway: Duration,
@@ -132,7 +135,8 @@ impl fmt::Debug for SsoConfig {
             .field("callback_path", &self.callback_path)
             .field("logout_path", &self.logout_path)
             .field("access_policy", &self.access_policy)
-            .field("public_paths", &self.public_paths)
+            .field("public_paths", &self.paths.public)
+            .field("optional_paths", &self.paths.optional)
             .field("idle_timeout", &self.idle_timeout)
             .field("absolute_lifetime", &self.absolute_lifetime)
             .field("idp_initiated_login", &self.idp_initiated_login)
@@ -200,11 +204,6 @@ impl SsoConfig {
     /// Who must be signed in.
     pub fn access_policy(&self) -> AccessPolicy {
         self.access_policy
-    }
-
-    /// The paths that need no session.
-    pub fn public_paths(&self) -> &[String] {
-        &self.public_paths
     }
 
     /// How long a session lives without a request.

@@ -52,7 +52,7 @@ async fn each_kind_of_caller_gets_its_own_unauthenticated_answer() {
 }
 
 #[tokio::test]
-async fn public_paths_pass_and_optional_profiles_are_filled_when_signed_in() {
+async fn optional_paths_pass_and_profiles_are_filled_when_signed_in() {
     let app = harness::start(|b| b).await;
     let anonymous = Browser::new().get(&app.url("/public")).await;
     assert_eq!(anonymous.text().await.unwrap(), "public, anonymous");
@@ -62,7 +62,7 @@ async fn public_paths_pass_and_optional_profiles_are_filled_when_signed_in() {
         known.text().await.unwrap(),
         "public, signed in as alice@example.com"
     );
-    // A handler that requires a profile on a public path answers 401 itself.
+    // A handler that requires a profile on an optional path answers 401 itself.
     let strict = api().get(app.url("/public/strict")).send().await.unwrap();
     assert_eq!(strict.status(), StatusCode::UNAUTHORIZED);
     // Paths that only look public after normalisation stay protected.
@@ -139,7 +139,7 @@ async fn extractors_see_the_layer_through_the_layers_between() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let config = harness::config_for(&workos, &base)
-        .public_paths(["/public", "/public/*"])
+        .optional_paths(["/public", "/public/*"])
         .build()
         .unwrap();
     let inner = ServiceBuilder::new()

@@ -128,7 +128,7 @@ async fn start(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let base = format!("http://{addr}");
-    let config = config_for(&workos, &base).public_paths(["/whoami.WhoAmI/Ping"]);
+    let config = config_for(&workos, &base).optional_paths(["/whoami.WhoAmI/Ping"]);
     let layer = SsoLayer::new(configure(config).build().expect("valid test config"));
     let incoming = TcpIncoming::from(listener);
     let service = WhoAmIServer::new(WhoAmIService);

@@ -85,7 +85,7 @@ where
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let config = config_for(&workos, &base)
-        .public_paths(["/public"])
+        .optional_paths(["/public"])
         .workos_webhooks(WEBHOOK_SECRET)
         .build()
         .expect("valid test config");

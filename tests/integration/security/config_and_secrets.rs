@@ -121,7 +121,11 @@ fn c1_from_env_child() {
         return;
     }
     match SsoConfig::from_env() {
-        Ok(_) => println!("C1RESULT=ok"),
+        Ok(config) => println!(
+            "C1RESULT=ok|public {:?} optional {:?}",
+            config.public_paths(),
+            config.optional_paths()
+        ),
         Err(error) => println!(
             "C1RESULT={}|{error}",
             error.env_var().unwrap_or(error.setting())
@@ -191,6 +195,18 @@ fn c1_from_env_names_the_setting() {
             "SSO_DEFAULT_CONNECTION",
         ),
         (with(&[("WORKOS_WEBHOOK_SECRET", "whsec_c1")]), "ok"),
+        (with(&[("SSO_PUBLIC_PATHS", "health")]), "SSO_PUBLIC_PATHS"),
+        (
+            with(&[("SSO_OPTIONAL_PATHS", "/, docs/*")]),
+            "SSO_OPTIONAL_PATHS",
+        ),
+        (
+            with(&[
+                ("SSO_PUBLIC_PATHS", "/health, /assets/*"),
+                ("SSO_OPTIONAL_PATHS", "/,/docs/*"),
+            ]),
+            r#"ok|public ["/health", "/assets/*"] optional ["/", "/docs/*"]"#,
+        ),
     ];
     let exe = std::env::current_exe().unwrap();
     let all = [
@@ -204,6 +220,7 @@ fn c1_from_env_names_the_setting() {
         "SSO_DEFAULT_CONNECTION",
         "SSO_DEFAULT_PROVIDER",
         "SSO_PUBLIC_PATHS",
+        "SSO_OPTIONAL_PATHS",
         "WORKOS_WEBHOOK_SECRET",
     ];
     for (vars, expected) in cases {
@@ -227,7 +244,11 @@ fn c1_from_env_names_the_setting() {
             .lines()
             .find_map(|l| l.split_once("C1RESULT=").map(|(_, result)| result))
             .unwrap_or_else(|| panic!("no result from the child: {stdout}"));
-        let setting = line.split('|').next().unwrap();
+        // A setting's name, `ok`, or (for a case that names them) `ok` and the path lists.
+        let setting = match expected.contains('|') {
+            true => line,
+            false => line.split('|').next().unwrap(),
+        };
         assert_eq!(setting, expected, "{vars:?}: {line}");
         for secret in ["c1_secret_value", "c1-session-secret", "c1-old-short"] {
             assert!(!line.contains(secret), "{line}");

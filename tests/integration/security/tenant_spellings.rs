@@ -209,7 +209,7 @@ async fn m4_a_public_path_under_a_tenant_shows_no_other_tenants_session() {
         b.default_selector(org("org_01ACME"))
             .allowed_organizations(["org_01GLOBEX"])
             .tenant_resolver(by_path())
-            .public_paths(["/t/*"])
+            .optional_paths(["/t/*"])
     })
     .await;
     let token = app.layer.issue_session_token(&alice()).unwrap();

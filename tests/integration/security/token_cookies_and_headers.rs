@@ -158,7 +158,7 @@ async fn app_with_header_identity() -> (
         .api_base_url(workos.base_url())
         .redirect_uri(format!("{base}/auth/callback"))
         .session_secret(harness::SECRET.to_vec())
-        .public_paths(["/public"])
+        .optional_paths(["/public"])
         .build()
         .unwrap();
     let who =

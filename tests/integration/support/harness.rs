@@ -28,7 +28,8 @@ impl Drop for App {
     }
 }
 
-/// The app's routes: a protected home, a JSON API, a public page and an optional-auth page.
+/// The app's routes: a protected home, a JSON API, an optional-auth page (`/public`), one that
+/// needs a profile under it, and a public health check.
 fn routes() -> Router {
     Router::new()
         .route(
@@ -62,6 +63,7 @@ fn routes() -> Router {
             "/public/strict",
             get(|p: Profile| async move { p.email.clone() }),
         )
+        .route("/health", get(|| async { "ok" }))
 }
 
 /// Starts the fake WorkOS and the app (see [`start_with`]); `configure` adjusts the layer's configuration.
@@ -103,7 +105,8 @@ pub async fn start_app(
     let clock_offset = Arc::new(AtomicU64::new(0));
     let offset = clock_offset.clone();
     let builder = base_config(&workos, &base)
-        .public_paths(["/public", "/public/*"])
+        .optional_paths(["/public", "/public/*"])
+        .public_paths(["/health", "/assets/*"])
         .clock(move || SystemTime::now() + Duration::from_secs(offset.load(Ordering::SeqCst)));
     let layer = SsoLayer::new(
         configure(&base, builder)

@@ -53,7 +53,7 @@ pub async fn start(
 ) -> ClaimsApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let builder = harness::config_for(&workos, &base).public_paths(["/public"]);
+    let builder = harness::config_for(&workos, &base).optional_paths(["/public"]);
     let layer = SsoLayer::new(configure(builder).build().expect("valid test config"));
     let app = routes().layer(layer);
     let server = tokio::spawn(async move {

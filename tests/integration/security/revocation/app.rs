@@ -77,7 +77,7 @@ pub async fn start(configure: impl FnOnce(SsoConfigBuilder) -> SsoConfigBuilder)
     let clock = Arc::new(AtomicU64::new(start));
     let reading = clock.clone();
     let builder = harness::config_for(&workos, &base)
-        .public_paths(["/public"])
+        .optional_paths(["/public"])
         .clock(move || UNIX_EPOCH + Duration::from_secs(reading.load(Ordering::SeqCst)));
     let layer = SsoLayer::new(configure(builder).build().expect("valid test config"));
     let seen = Seen::default();
