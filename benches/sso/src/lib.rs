@@ -2,8 +2,9 @@
 //! an API client send, the scenarios with what each must answer, the fake WorkOS on its own
 //! thread for the callback, and a counting allocator.
 //!
-//! Every scenario runs the same request through the same axum `Router` (two routes: `/public`,
-//! a public path, and `/app`, protected) with and without the layer, in process, with
+//! Every scenario runs the same request through the same axum `Router` (three routes: `/public`,
+//! a public path, `/optional`, an optional one, and `/app`, protected) with and without the
+//! layer, in process, with
 //! `tower::ServiceExt::oneshot`, and reads the whole response body. Before anything is timed or
 //! counted, [`Scenario::check`] sends one request to each target and panics unless it answers
 //! what the scenario is about (status, `Set-Cookie`, body): a benchmark of a token that no longer
@@ -41,6 +42,9 @@ pub const HELLO: &str = "hello alice@example.com";
 /// What `/public` answers.
 pub const PUBLIC: &str = "public page";
 
+/// What `/optional` answers.
+pub const OPTIONAL: &str = "optional page";
+
 /// The configuration of the benchmark layers, with a clock that stands still at `now`; the
 /// layers are built from [`fake::Fake::config`], which points this at the fake WorkOS that
 /// signs their browsers in.
@@ -57,6 +61,7 @@ pub fn config(now: SystemTime) -> SsoConfigBuilder {
         .session_secret(SECRET.to_vec())
         .default_selector(tower_workos_sso::Selector::organization("org_01ACME").unwrap())
         .public_paths(["/public"])
+        .optional_paths(["/optional"])
         .clock(move || now)
 }
 
@@ -164,9 +169,13 @@ pub enum Greeting {
     Fixed,
 }
 
-/// The two routes of every scenario: `/public` (a public path) and `/app` (protected).
+/// The three routes of every scenario: `/public` (a public path, where the layer reads no
+/// session), `/optional` (an optional one: the session is read, the handler ignores it) and
+/// `/app` (protected).
 pub fn routes(greeting: Greeting) -> Router {
-    let router = Router::new().route("/public", get(|| async { PUBLIC }));
+    let router = Router::new()
+        .route("/public", get(|| async { PUBLIC }))
+        .route("/optional", get(|| async { OPTIONAL }));
     match greeting {
         Greeting::FromProfile => router.route("/app", get(hello_profile)),
         Greeting::Fixed => router.route("/app", get(hello_fixed)),
@@ -380,6 +389,7 @@ pub fn scenarios() -> Vec<Scenario> {
         Box::new(move || request(method.clone(), uri, &headers)) as Box<dyn Fn() -> _>
     };
     let public = Expect::ok(PUBLIC);
+    let optional = Expect::ok(OPTIONAL);
     let hello = Expect::ok(HELLO);
     // The bare app has no SSO routes: its fallback answers 404.
     let not_found = Expect::status(StatusCode::NOT_FOUND, false);
@@ -399,7 +409,7 @@ pub fn scenarios() -> Vec<Scenario> {
         },
         Scenario {
             group: "public_with_session",
-            about: "GET /public with a valid session cookie among the 8 (verified, unused)",
+            about: "GET /public with a valid session cookie among the 8 (not read)",
             targets: vec![
                 target("bare", &bare, public),
                 target("noop_layer", &noop, public),
@@ -407,6 +417,26 @@ pub fn scenarios() -> Vec<Scenario> {
                 target("sso", &sso, public),
             ],
             request: fixed(Method::GET, "/public", &with_session),
+        },
+        Scenario {
+            group: "optional_anonymous",
+            about: "GET /optional (an optional path), browser headers, 8 cookies, no session",
+            targets: vec![
+                target("bare", &bare, optional),
+                target("noop_body_layer", &noop_body, optional),
+                target("sso", &sso, optional),
+            ],
+            request: fixed(Method::GET, "/optional", &anonymous),
+        },
+        Scenario {
+            group: "optional_with_session",
+            about: "GET /optional with a valid session cookie among the 8 (verified, unused)",
+            targets: vec![
+                target("bare", &bare, optional),
+                target("noop_body_layer", &noop_body, optional),
+                target("sso", &sso, optional),
+            ],
+            request: fixed(Method::GET, "/optional", &with_session),
         },
         Scenario {
             group: "auth_cookie",

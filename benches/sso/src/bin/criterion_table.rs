@@ -17,9 +17,11 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 /// Groups in the order the benchmarks run them; others follow alphabetically.
-const ORDER: [&str; 10] = [
+const ORDER: [&str; 12] = [
     "public_anonymous",
     "public_with_session",
+    "optional_anonymous",
+    "optional_with_session",
     "auth_cookie",
     "auth_bearer",
     "auth_first_sight",

@@ -1,4 +1,4 @@
-//! The server `scripts/load` puts under load: one port on 127.0.0.1, three routes.
+//! The server `scripts/load` puts under load: one port on 127.0.0.1, five routes.
 //!
 //! ```text
 //! load-target [--port PORT] [--workers N]     (PORT 0, the default, picks a free one)
@@ -6,7 +6,8 @@
 //!
 //! - `/bare`: the bare handler, not behind the layer (added after `.layer`, so it skips it);
 //! - `/noop`: the bare handler behind a layer that does nothing, mounted the same way;
-//! - `/public`: a public path behind the layer;
+//! - `/public`: a public path behind the layer (no session read);
+//! - `/optional`: an optional path behind the layer (the session read, the handler ignores it);
 //! - `/app`: protected, the handler takes `Profile`.
 //!
 //! `/bare` and `/app` answer the same text. At start-up it signs a browser in through the
