@@ -93,8 +93,11 @@ fn from_extensions<T>(
     parts: &Parts,
     read: impl FnOnce(&Profile) -> Option<T>,
 ) -> Result<Option<T>, SsoRejection> {
+    if let Some(profile) = parts.extensions.get::<Profile>() {
+        return Ok(read(profile));
+    }
     match session_read(&parts.extensions) {
-        Reading::Read => Ok(parts.extensions.get::<Profile>().and_then(read)),
+        Reading::Read => Ok(None),
         Reading::Unread => Err(SsoRejection::SessionNotRead),
         Reading::Outside => Err(SsoRejection::LayerMissing),
     }

@@ -136,14 +136,14 @@ impl<S> SsoService<S> {
             None => verified,
         };
 
-        // Identity only ever comes from a session verified here, never from what came before.
-        // (A `Session` comes only with a verified `Profile`: no code outside the crate can make
-        // one, so only the profile needs removing.)
-        request.extensions_mut().remove::<Profile>();
-
+        // Identity only ever comes from a session verified here, never from what came before: a
+        // profile that came with the request is removed here, or replaced by the verified one
+        // before the app is called. (A `Session` comes only with a verified `Profile`: no code
+        // outside the crate can make one, so only the profile needs removing.)
         let (cached, source) = match verified {
             Ok(verified) => verified,
             Err(reason) => {
+                request.extensions_mut().remove::<Profile>();
                 // A tenant spelled ambiguously is refused even on a public path.
                 if reason == Reason::AmbiguousTenant
                     || core.policy.is_protected(request.uri().path())

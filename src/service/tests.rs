@@ -158,6 +158,22 @@ async fn identity_comes_only_from_a_verified_session() {
         assert_eq!(seen.calls.load(Ordering::SeqCst), calls, "{path}");
         assert_eq!(*seen.email.lock().unwrap(), None, "{path}");
     }
+    // With a valid session, the verified profile replaces the one that came before.
+    let cookie = format!(
+        "__Host-sso_session={}",
+        browser_token(&SsoLayer::new(builder().build().unwrap()))
+    );
+    let mut spoofed = get("/reports")
+        .header(header::COOKIE, cookie)
+        .body(String::new())
+        .unwrap();
+    spoofed
+        .extensions_mut()
+        .insert(Profile::new("prof_evil", "mallory@evil.test"));
+    let response = send(&mut app, spoofed).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let email = seen.email.lock().unwrap().clone();
+    assert_eq!(email.as_deref(), Some("alice@example.test"));
 }
 
 #[tokio::test]
