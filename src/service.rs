@@ -70,6 +70,8 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        // The inner service may look at the request in `call` (see `InsideLayer`).
+        let _inside = InsideLayer::enter(Reading::Read);
         let path = request.uri().path();
         if let Some(route) = self.core.route(path) {
             return ResponseFuture::answer(routes::answer(&self.core, route, request));
@@ -77,8 +79,6 @@ where
         if self.core.policy.is_public(path) {
             return self.pass_unread(request);
         }
-        // The inner service may look at the request in `call` (see `InsideLayer`).
-        let _inside = InsideLayer::enter(Reading::Read);
         self.authenticate(request)
     }
 }
@@ -144,7 +144,7 @@ impl<S> SsoService<S> {
             Ok(verified) => verified,
             Err(reason) => {
                 request.extensions_mut().remove::<Profile>();
-                // A tenant spelled ambiguously is refused even on a public path.
+                // A tenant spelled ambiguously is refused even on an optional path.
                 if reason == Reason::AmbiguousTenant
                     || core.policy.is_protected(request.uri().path())
                 {
@@ -215,7 +215,7 @@ fn verify(
 }
 
 /// What the revocation check's answer means for a request whose verified session is in its
-/// extensions: call the app with it, call the app without it (a public path), or answer.
+/// extensions: call the app with it, call the app without it (an optional path), or answer.
 fn admit<S, ReqBody, ResBody>(
     core: &Core,
     inner: &mut S,
@@ -237,10 +237,10 @@ where
             future: inner.call(request),
             outgoing: Outgoing::personal(set_cookie),
         },
-        // A store outage never blocks a public path: served as to an anonymous caller, the
+        // A store outage never blocks an optional path: served as to an anonymous caller, the
         // cookie left as it is (the session may well be valid).
         Err(error) if !core.policy.is_protected(request.uri().path()) => {
-            tracing::warn!(%error, "session store unavailable; public path served anonymously");
+            tracing::warn!(%error, "session store unavailable; optional path served anonymously");
             request.extensions_mut().remove::<Profile>();
             Deferred::Call {
                 future: inner.call(request),

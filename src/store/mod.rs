@@ -37,9 +37,10 @@
 //! # Failures
 //!
 //! Every method may fail with a [`StoreError`], and the layer then fails closed: a request whose
-//! session cannot be checked gets a 503 on a protected path (on a public path it is served as
-//! anonymous: an outage never blocks public paths), a logout whose revocation was not recorded
-//! says so, and [`SsoLayer::revoke`](crate::SsoLayer::revoke) returns the error.
+//! session cannot be checked gets a 503 on a protected path (on an optional path it is served
+//! as anonymous: an outage never blocks optional or public paths), a logout whose revocation
+//! was not recorded says so, and [`SsoLayer::revoke`](crate::SsoLayer::revoke) returns the
+//! error.
 //!
 //! # A custom store
 //!

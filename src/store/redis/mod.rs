@@ -49,8 +49,9 @@ use record::Record;
 ///
 /// - **Redis down at start.** Until the view has been loaded once, the instance knows nothing
 ///   of what other instances revoked, so it fails closed: requests with a session get `503` on
-///   a protected path; public paths are served to everyone (a caller with a session as an
-///   anonymous one), and requests without a session as always. It connects as soon as Redis
+///   a protected path; public and optional paths are served to everyone (a caller with a
+///   session on an optional path as an anonymous one), and requests without a session as
+///   always. It connects as soon as Redis
 ///   answers.
 /// - **Redis down mid-run.** The layer keeps serving: sessions are checked against
 ///   the local view (what this instance knew when Redis went away, plus what it revoked since).
