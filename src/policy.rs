@@ -30,10 +30,11 @@ impl Listed {
         }
     }
 
-    /// Whether `path` is listed, read as written (ambiguity is the caller's to check).
+    /// Whether `path` is listed: one of the exact paths (none of which is ambiguous, as the
+    /// configuration checks), or under a prefix and not ambiguous.
     fn has(&self, path: &str) -> bool {
         self.exact.iter().any(|p| p == path)
-            || self.prefixes.iter().any(|p| path.starts_with(p.as_str()))
+            || (self.prefixes.iter().any(|p| path.starts_with(p.as_str())) && !is_ambiguous(path))
     }
 }
 
@@ -47,10 +48,9 @@ impl PathPolicy {
     }
 
     /// Whether `path` is a public path, where the layer reads no session: listed in
-    /// `public_paths`, not in `optional_paths`, and not ambiguous. The lists are looked at
-    /// first: most paths are in neither, and every request asks.
+    /// `public_paths` and not in `optional_paths`.
     pub(crate) fn is_public(&self, path: &str) -> bool {
-        self.public.has(path) && !self.optional.has(path) && !is_ambiguous(path)
+        self.public.has(path) && !self.optional.has(path)
     }
 
     /// Whether a request to `path` needs a session. Paths that a server might normalise into
@@ -59,8 +59,7 @@ impl PathPolicy {
         if self.access == AccessPolicy::Optional {
             return false;
         }
-        let open = self.public.has(path) || self.optional.has(path);
-        !open || is_ambiguous(path)
+        !(self.public.has(path) || self.optional.has(path))
     }
 }
 
