@@ -44,6 +44,9 @@ pub(crate) struct Core {
     pub(crate) domains: Option<Arc<dyn DomainRouter>>,
     /// The app's own pages, if any.
     pub(crate) pages: Option<Arc<dyn Pages>>,
+    /// Bit `n` is set when an SSO route's path is `n` bytes long (bit 127: 127 or more): most
+    /// paths have no route's length, and telling so takes one shift.
+    route_lengths: u128,
 }
 
 /// One of the routes the layer answers itself.
@@ -125,6 +128,7 @@ impl Core {
             owners: ConnectionOwners::new(&config),
             domains: domain_router(&config),
             pages: config.tenancy.pages.clone(),
+            route_lengths: route_lengths(&config),
             config,
         }
     }
@@ -141,6 +145,9 @@ impl Core {
 
     /// The SSO route `path` names; `None` for the app's own paths.
     pub(crate) fn route(&self, path: &str) -> Option<Route> {
+        if self.route_lengths >> path.len().min(127) & 1 == 0 {
+            return None;
+        }
         let config = &self.config;
         if path == config.login_path {
             Some(Route::Login)
@@ -160,6 +167,20 @@ impl Core {
             None
         }
     }
+}
+
+/// The lengths of the SSO routes' paths, as [`Core::route`] reads them.
+fn route_lengths(config: &SsoConfig) -> u128 {
+    let webhooks = config.webhooks.iter().map(|webhooks| &webhooks.path);
+    [
+        &config.login_path,
+        &config.callback_path,
+        &config.logout_path,
+        &config.session_path,
+    ]
+    .into_iter()
+    .chain(webhooks)
+    .fold(0, |lengths, path| lengths | 1 << path.len().min(127))
 }
 
 /// The configured domain router, built once.

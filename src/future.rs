@@ -81,7 +81,15 @@ impl Outgoing {
         }
     }
 
+    /// An anonymous response is left as it is without a call.
+    #[inline]
     fn apply(&mut self, headers: &mut HeaderMap) {
+        if self.personal || self.set_cookie.is_some() {
+            self.add_to(headers);
+        }
+    }
+
+    fn add_to(&mut self, headers: &mut HeaderMap) {
         if self.personal {
             // A page made for one user must never be served to another by a shared cache: the
             // app's own caching headers win, but the cache key always includes the cookie.

@@ -13,13 +13,20 @@ use percent_encoding::percent_decode_str;
 /// with `%2e`, double-encoded, overlong UTF-8 or IIS `%u`), `;` parameters (`..;` is `..` to
 /// servlet containers), backslashes, encoded slashes, NUL, and doubled slashes (merged by many
 /// proxies).
+#[inline]
 pub(crate) fn is_ambiguous(path: &str) -> bool {
-    // Byte searches first: most paths have none of these, and this runs on every request. A
-    // short path is read once, byte by byte, instead of searched four times.
+    // Most paths have none of these, and this runs on every request to a listed path: a short
+    // path is read once, byte by byte, here (inlined) instead of searched four times.
     let bytes = path.as_bytes();
     if bytes.len() <= 64 && !any_rule_byte(bytes) {
         return false;
     }
+    has_ambiguity(path)
+}
+
+/// [`is_ambiguous`] for a path that may be: long, or holding a byte a rule looks at.
+fn has_ambiguity(path: &str) -> bool {
+    let bytes = path.as_bytes();
     if memchr::memchr2(b';', b'\\', bytes).is_some() || memchr::memmem::find(bytes, b"//").is_some()
     {
         return true;
@@ -43,17 +50,36 @@ pub(crate) fn is_ambiguous(path: &str) -> bool {
         || lower.contains("%f0%80") // overlong four-byte UTF-8
 }
 
-/// Whether `bytes` holds any byte an ambiguity rule looks at (`;`, `\\`, `.`, `%`) or `//`.
+/// Whether `bytes` holds any byte an ambiguity rule looks at (`;`, `\\`, `.`, `%`) or `//`:
+/// one table look-up per byte.
+#[inline]
 fn any_rule_byte(bytes: &[u8]) -> bool {
     let mut previous = 0;
     for &byte in bytes {
-        if matches!(byte, b';' | b'\\' | b'.' | b'%') || (byte == b'/' && previous == b'/') {
+        let class = BYTE_CLASS[usize::from(byte)];
+        if class & RULE != 0 || class & previous & SLASH != 0 {
             return true;
         }
-        previous = byte;
+        previous = class;
     }
     false
 }
+
+/// In [`BYTE_CLASS`]: a byte a rule looks at by itself.
+const RULE: u8 = 1;
+/// In [`BYTE_CLASS`]: `/`, which a rule looks at when doubled.
+const SLASH: u8 = 2;
+
+/// What each byte is to [`any_rule_byte`].
+static BYTE_CLASS: [u8; 256] = {
+    let mut class = [0; 256];
+    class[b';' as usize] = RULE;
+    class[b'\\' as usize] = RULE;
+    class[b'.' as usize] = RULE;
+    class[b'%' as usize] = RULE;
+    class[b'/' as usize] = SLASH;
+    class
+};
 
 /// One raw path segment as a router hands it to the app: percent-decoded once, as axum's
 /// `Path` does. Borrowed when there is nothing to decode.
@@ -138,6 +164,23 @@ fn decode_round(bytes: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The table says what the rules say, for every byte and every pair of bytes.
+    #[test]
+    fn the_byte_table_finds_what_the_rules_look_at() {
+        let looked_at = |b: u8| matches!(b, b';' | b'\\' | b'.' | b'%');
+        for a in 0..=255u8 {
+            assert_eq!(any_rule_byte(&[a]), looked_at(a), "{a}");
+            for b in 0..=255u8 {
+                let expected = looked_at(a) || looked_at(b) || (a == b'/' && b == b'/');
+                assert_eq!(any_rule_byte(&[a, b]), expected, "{a} {b}");
+                assert_eq!(
+                    any_rule_byte(&[b'x', a, b'x', b]),
+                    looked_at(a) || looked_at(b)
+                );
+            }
+        }
+    }
 
     #[test]
     fn spellings_servers_could_read_as_another_path_are_ambiguous() {

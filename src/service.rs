@@ -71,14 +71,15 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         // The inner service may look at the request in `call` (see `InsideLayer`).
-        let _inside = InsideLayer::enter(Reading::Read);
         let path = request.uri().path();
         if let Some(route) = self.core.route(path) {
+            let _inside = InsideLayer::enter(Reading::Read);
             return ResponseFuture::answer(routes::answer(&self.core, route, request));
         }
         if self.core.policy.is_public(path) {
             return self.pass_unread(request);
         }
+        let _inside = InsideLayer::enter(Reading::Read);
         self.authenticate(request)
     }
 }
@@ -86,6 +87,7 @@ where
 impl<S> SsoService<S> {
     /// A public path: the inner service gets the request without reading its session (nor any
     /// profile that came with it). The tenant rules still hold.
+    #[inline]
     fn pass_unread<ReqBody, ResBody>(
         &mut self,
         mut request: Request<ReqBody>,
