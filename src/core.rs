@@ -99,14 +99,9 @@ impl Drop for InsideLayer {
     }
 }
 
-/// Whether the request with these extensions went through an `SsoLayer`: it carries a verified
-/// profile, or an `SsoLayer` is calling or polling what looks at it right now.
-pub(crate) fn layer_ran(extensions: &Extensions) -> bool {
-    session_read(extensions) != Reading::Outside
-}
-
-/// What the layer the request went through did with its session: a request carrying a
-/// verified profile was read, whatever thread looks at it.
+/// What the layer the request went through did with its session (`Outside`: it went through
+/// none): a request carrying a verified profile was read, whatever thread looks at it; else an
+/// `SsoLayer` is calling or polling what looks at it right now, or none is.
 pub(crate) fn session_read(extensions: &Extensions) -> Reading {
     if extensions.get::<Profile>().is_some() {
         return Reading::Read;

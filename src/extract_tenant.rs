@@ -8,7 +8,7 @@ use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::{HeaderValue, StatusCode, header};
 
-use crate::core::layer_ran;
+use crate::core::{Reading, session_read};
 use crate::tenant::{NoTenant, Tenant};
 
 /// Why a [`Tenant`] could not be extracted: a response, 404 (the request belongs to no
@@ -84,7 +84,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Tenant {
     type Rejection = TenantRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
-        if !layer_ran(&parts.extensions) {
+        if session_read(&parts.extensions) == Reading::Outside {
             return Err(TenantRejection::LayerMissing);
         }
         Ok(parts.extensions.get::<Tenant>().cloned())

@@ -176,17 +176,23 @@ async fn identity_comes_only_from_a_verified_session() {
     assert_eq!(email.as_deref(), Some("alice@example.test"));
 }
 
-#[tokio::test]
-async fn a_public_path_passes_a_session_through_unread_and_untouched() {
-    let issued = SsoLayer::new(builder().build().unwrap());
-    let token = browser_token(&issued);
-    // Late enough that the optional path renews the cookie: the public one leaves it be.
+/// A browser session issued at `T0`, and a layer whose clock is 16 minutes later: past half
+/// the idle window, so a request that reads the session renews its cookie.
+fn a_session_due_for_renewal() -> (String, SsoLayer) {
+    let token = browser_token(&SsoLayer::new(builder().build().unwrap()));
     let later = builder()
         .clock(|| SystemTime::UNIX_EPOCH + Duration::from_secs(T0 + 16 * 60))
         .build()
         .unwrap();
+    (token, SsoLayer::new(later))
+}
+
+#[tokio::test]
+async fn a_public_path_passes_a_session_through_unread_and_untouched() {
+    // Late enough that the optional path renews the cookie: the public one leaves it be.
+    let (token, later) = a_session_due_for_renewal();
     let seen = Arc::new(Seen::default());
-    let mut app = app(SsoLayer::new(later), seen.clone());
+    let mut app = app(later, seen.clone());
     for (path, read) in [("/assets/app.css", false), ("/public/page", true)] {
         let request = get(path)
             .header(header::COOKIE, format!("__Host-sso_session={token}"))
@@ -225,14 +231,9 @@ async fn a_bearer_token_reaches_the_app_as_profile_and_session() {
 
 #[tokio::test]
 async fn a_cookie_past_half_its_idle_window_is_renewed_on_the_way_out() {
-    let issued = SsoLayer::new(builder().build().unwrap());
-    let token = browser_token(&issued);
-    let later = builder()
-        .clock(|| SystemTime::UNIX_EPOCH + Duration::from_secs(T0 + 16 * 60))
-        .build()
-        .unwrap();
+    let (token, later) = a_session_due_for_renewal();
     let seen = Arc::new(Seen::default());
-    let mut app = app(SsoLayer::new(later), seen.clone());
+    let mut app = app(later, seen.clone());
     let cookie = HeaderValue::from_str(&format!("__Host-sso_session={token}")).unwrap();
     let request = get("/").header(header::COOKIE, cookie).body(String::new());
     let response = send(&mut app, request.unwrap()).await;
