@@ -349,24 +349,25 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let extensions = request.extensions();
-        match session_read(extensions) {
-            Reading::Read => {}
-            Reading::Unread => {
-                tracing::debug!("route guard on a public path, where no session is read");
-                return ResponseFuture::ready(response::json_error(
-                    http::StatusCode::INTERNAL_SERVER_ERROR,
-                    "session_not_read",
-                    "a route guard needs the session, which the layer does not read on its public_paths: list the path in optional_paths, or drop the guard",
-                ));
-            }
-            Reading::Outside => {
-                tracing::debug!("route guard used without SsoLayer around it");
-                return ResponseFuture::ready(response::json_error(
-                    http::StatusCode::INTERNAL_SERVER_ERROR,
-                    "sso_layer_missing",
-                    "a route guard runs inside SsoLayer: add `.layer(sso)` outside `.route_layer(sso.require(..))`",
-                ));
-            }
+        // Without a session read, the guard cannot tell who calls: a misconfiguration, named.
+        let unseen = match session_read(extensions) {
+            Reading::Read => None,
+            Reading::Unread => Some((
+                "session_not_read",
+                "a route guard needs the session, which the layer does not read on its public_paths: list the path in optional_paths, or drop the guard",
+            )),
+            Reading::Outside => Some((
+                "sso_layer_missing",
+                "a route guard runs inside SsoLayer: add `.layer(sso)` outside `.route_layer(sso.require(..))`",
+            )),
+        };
+        if let Some((code, message)) = unseen {
+            tracing::debug!(code, "route guard cannot see the session");
+            return ResponseFuture::ready(response::json_error(
+                http::StatusCode::INTERNAL_SERVER_ERROR,
+                code,
+                message,
+            ));
         }
         let now = (self.core.config.clock)();
         match self.guard.check_at(extensions, now) {

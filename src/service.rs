@@ -70,7 +70,8 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        // The inner service may look at the request in `call` (see `InsideLayer`).
+        // The inner service may look at the request in `call`, under the marker each branch
+        // sets (see `InsideLayer`).
         let path = request.uri().path();
         if let Some(route) = self.core.route(path) {
             let _inside = InsideLayer::enter(Reading::Read);
