@@ -26,6 +26,8 @@ use crate::claims::Claims;
 use crate::profile::{Profile, ProfileFields, Role};
 use crate::shared_str::{SharedStr, Spans};
 
+mod exact;
+
 #[derive(Serialize)]
 struct ClaimsOut<'a> {
     iss: &'a str,
@@ -177,10 +179,11 @@ impl Sharer<'_> {
 
 impl SessionClaims {
     /// The claims of a verified payload, its profile sharing the payload's text (one
-    /// allocation for all of its strings).
+    /// allocation for all of its strings). The crate's own payloads take the exact reader;
+    /// serde_json reads any other.
     pub(crate) fn from_payload(json: &str) -> Option<Self> {
         let text: Arc<str> = Arc::from(json);
-        let claims: ClaimsIn<'_> = serde_json::from_str(&text).ok()?;
+        let claims = exact::read(&text).or_else(|| serde_json::from_str(&text).ok())?;
         let sharer = Sharer {
             text: Some((&text, Spans::of(&text))),
         };
