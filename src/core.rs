@@ -17,6 +17,7 @@ use crate::domains::{DomainRouter, StaticDomains};
 use crate::flow::Flows;
 use crate::limit::Slots;
 use crate::pages::Pages;
+use crate::path::Lengths;
 use crate::policy::PathPolicy;
 use crate::profile::Profile;
 use crate::revocation::Revocations;
@@ -44,9 +45,8 @@ pub(crate) struct Core {
     pub(crate) domains: Option<Arc<dyn DomainRouter>>,
     /// The app's own pages, if any.
     pub(crate) pages: Option<Arc<dyn Pages>>,
-    /// Bit `n` is set when an SSO route's path is `n` bytes long (bit 127: 127 or more): most
-    /// paths have no route's length, and telling so takes one shift.
-    route_lengths: u128,
+    /// The lengths of the SSO routes' paths: most paths have none of them.
+    route_lengths: Lengths,
 }
 
 /// One of the routes the layer answers itself.
@@ -87,6 +87,7 @@ pub(crate) struct InsideLayer {
 }
 
 impl InsideLayer {
+    #[inline]
     pub(crate) fn enter(reading: Reading) -> Self {
         let before = INSIDE_LAYER.with(|inside| inside.replace(reading));
         Self { before }
@@ -94,6 +95,7 @@ impl InsideLayer {
 }
 
 impl Drop for InsideLayer {
+    #[inline]
     fn drop(&mut self) {
         INSIDE_LAYER.with(|inside| inside.set(self.before));
     }
@@ -138,11 +140,17 @@ impl Core {
         unix_seconds((self.config.clock)())
     }
 
-    /// The SSO route `path` names; `None` for the app's own paths.
+    /// The SSO route `path` names; `None` for the app's own paths, most of which have no
+    /// route's length (told here, inlined).
+    #[inline]
     pub(crate) fn route(&self, path: &str) -> Option<Route> {
-        if self.route_lengths >> path.len().min(127) & 1 == 0 {
+        if !self.route_lengths.may_have(path.len()) {
             return None;
         }
+        self.route_named(path)
+    }
+
+    fn route_named(&self, path: &str) -> Option<Route> {
         let config = &self.config;
         if path == config.login_path {
             Some(Route::Login)
@@ -165,17 +173,18 @@ impl Core {
 }
 
 /// The lengths of the SSO routes' paths, as [`Core::route`] reads them.
-fn route_lengths(config: &SsoConfig) -> u128 {
-    let webhooks = config.webhooks.iter().map(|webhooks| &webhooks.path);
-    [
+fn route_lengths(config: &SsoConfig) -> Lengths {
+    let webhooks = config
+        .webhooks
+        .iter()
+        .map(|webhooks| webhooks.path.as_str());
+    let routes = [
         &config.login_path,
         &config.callback_path,
         &config.logout_path,
         &config.session_path,
-    ]
-    .into_iter()
-    .chain(webhooks)
-    .fold(0, |lengths, path| lengths | 1 << path.len().min(127))
+    ];
+    Lengths::of(routes.into_iter().map(String::as_str).chain(webhooks))
 }
 
 /// The configured domain router, built once.

@@ -9,6 +9,32 @@ use std::borrow::Cow;
 
 use percent_encoding::percent_decode_str;
 
+/// The lengths of a few paths, to rule out most other paths by their length alone, before
+/// comparing any bytes: one bit per length under 127, the last bit for every longer one.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Lengths(u128);
+
+impl Lengths {
+    pub(crate) fn of<'a>(paths: impl IntoIterator<Item = &'a str>) -> Self {
+        Self(
+            paths
+                .into_iter()
+                .fold(0, |lengths, path| lengths | Self::bit(path.len())),
+        )
+    }
+
+    /// Whether one of the paths may be `len` bytes long.
+    #[inline]
+    pub(crate) fn may_have(self, len: usize) -> bool {
+        self.0 & Self::bit(len) != 0
+    }
+
+    #[inline]
+    fn bit(len: usize) -> u128 {
+        1 << len.min(127)
+    }
+}
+
 /// Whether a server or proxy might read `path` as another path: dot segments (raw or spelled
 /// with `%2e`, double-encoded, overlong UTF-8 or IIS `%u`), `;` parameters (`..;` is `..` to
 /// servlet containers), backslashes, encoded slashes, NUL, and doubled slashes (merged by many

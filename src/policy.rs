@@ -2,27 +2,32 @@
 //! ambiguous paths that never count as either.
 
 use crate::config::{AccessPolicy, SsoConfig};
-use crate::path::is_ambiguous;
+use crate::path::{Lengths, is_ambiguous};
 
 /// The path rules of one layer, split once at build time.
 pub(crate) struct PathPolicy {
     access: AccessPolicy,
     public: Listed,
     optional: Listed,
+    /// The optional entries that may list a public path: for `is_public`, which asks only
+    /// these (usually none) whether a public path is optional too.
+    optional_among_public: Listed,
 }
 
 /// One list of paths: exact ones, and prefixes (each ending in `/`).
 struct Listed {
     exact: Vec<String>,
+    exact_lengths: Lengths,
     prefixes: Vec<String>,
 }
 
 impl Listed {
-    fn new(paths: &[String]) -> Self {
+    fn new<'a>(paths: impl IntoIterator<Item = &'a str>) -> Self {
         let (prefixes, exact): (Vec<_>, Vec<_>) =
-            paths.iter().cloned().partition(|path| path.ends_with("/*"));
+            paths.into_iter().partition(|path| path.ends_with("/*"));
         Self {
-            exact,
+            exact_lengths: Lengths::of(exact.iter().copied()),
+            exact: exact.into_iter().map(str::to_owned).collect(),
             prefixes: prefixes
                 .into_iter()
                 .map(|p| p.trim_end_matches('*').to_owned())
@@ -32,25 +37,52 @@ impl Listed {
 
     /// Whether `path` is listed: one of the exact paths (none of which is ambiguous, as the
     /// configuration checks), or under a prefix and not ambiguous.
+    #[inline]
     fn has(&self, path: &str) -> bool {
-        self.exact.iter().any(|p| p == path)
-            || (self.prefixes.iter().any(|p| path.starts_with(p.as_str())) && !is_ambiguous(path))
+        (self.exact_lengths.may_have(path.len()) && self.exact.iter().any(|p| p == path))
+            || (!self.prefixes.is_empty() && self.has_prefix_of(path))
+    }
+
+    fn has_prefix_of(&self, path: &str) -> bool {
+        self.prefixes.iter().any(|p| path.starts_with(p.as_str())) && !is_ambiguous(path)
+    }
+
+    /// The entries that may list a path `other` lists too: an exact path `other` lists, or a
+    /// prefix that an entry of `other` starts with, or that starts with a prefix of `other`.
+    fn overlapping(&self, other: &Listed) -> Self {
+        let exact = self.exact.iter().filter(|path| other.has(path));
+        let prefixes = self.prefixes.iter().filter(|prefix| {
+            let under = |path: &String| path.starts_with(prefix.as_str());
+            other.exact.iter().any(under)
+                || other
+                    .prefixes
+                    .iter()
+                    .any(|theirs| under(theirs) || prefix.starts_with(theirs.as_str()))
+        });
+        let globbed = prefixes.map(|prefix| format!("{prefix}*"));
+        let entries: Vec<String> = exact.cloned().chain(globbed).collect();
+        Self::new(entries.iter().map(String::as_str))
     }
 }
 
 impl PathPolicy {
     pub(crate) fn new(config: &SsoConfig) -> Self {
+        let listed = |paths: &[String]| Listed::new(paths.iter().map(String::as_str));
+        let public = listed(config.public_paths());
+        let optional = listed(config.optional_paths());
         Self {
             access: config.access_policy,
-            public: Listed::new(config.public_paths()),
-            optional: Listed::new(config.optional_paths()),
+            optional_among_public: optional.overlapping(&public),
+            public,
+            optional,
         }
     }
 
     /// Whether `path` is a public path, where the layer reads no session: listed in
     /// `public_paths` and not in `optional_paths`.
+    #[inline]
     pub(crate) fn is_public(&self, path: &str) -> bool {
-        self.public.has(path) && !self.optional.has(path)
+        self.public.has(path) && !self.optional_among_public.has(path)
     }
 
     /// Whether a request to `path` needs a session. Paths that a server might normalise into
@@ -187,6 +219,47 @@ mod tests {
         }
         for path in ["/admin", "/assets/../admin", "/assets//x", "/assets"] {
             assert!(policy.is_protected(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn a_public_path_is_public_exactly_when_no_optional_entry_lists_it() {
+        const ENTRIES: [&str; 8] = ["/", "/a", "/a/b", "/a/*", "/a/b/*", "/b/*", "/*", "/ab"];
+        const PATHS: [&str; 10] = [
+            "/", "/a", "/a/", "/a/b", "/a/b/c", "/ab", "/b", "/b/x", "/a/../b", "/c",
+        ];
+        let pick = |mask: u32| {
+            ENTRIES
+                .iter()
+                .enumerate()
+                .filter(move |(i, _)| mask >> i & 1 == 1)
+        };
+        for public in 0..1u32 << ENTRIES.len() {
+            for optional in 0..1u32 << ENTRIES.len() {
+                let lists = |mask| pick(mask).map(|(_, path)| path.to_string()).collect();
+                let public_list = Listed::new(pick(public).map(|(_, path)| *path));
+                let optional_list = Listed::new(pick(optional).map(|(_, path)| *path));
+                let policy = PathPolicy {
+                    access: AccessPolicy::RequireLogin,
+                    optional_among_public: optional_list.overlapping(&public_list),
+                    public: public_list,
+                    optional: optional_list,
+                };
+                for path in PATHS {
+                    let listed = |paths: Vec<String>| {
+                        paths.iter().any(|p| match p.strip_suffix('*') {
+                            Some(prefix) => path.starts_with(prefix) && !is_ambiguous(path),
+                            None => p == path,
+                        })
+                    };
+                    let expected = listed(lists(public)) && !listed(lists(optional));
+                    assert_eq!(
+                        policy.is_public(path),
+                        expected,
+                        "{path} {public:b} {optional:b}"
+                    );
+                }
+            }
         }
     }
 

@@ -13,7 +13,7 @@ use crate::cookie::Unchecked;
 use crate::core::{Core, InsideLayer, Reading};
 use crate::future::{Deferred, Outgoing, ResponseFuture};
 use crate::profile::Profile;
-use crate::response::{self, Reason};
+use crate::response::{self, OwnBody, Reason};
 use crate::routes::{self, login::sign_in_required};
 use crate::session::{CachedSession, Presented, SessionSource};
 use crate::store::StoreError;
@@ -69,7 +69,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         // The inner service may look at the request in `call`, under the marker each branch
         // sets (see `InsideLayer`).
         let path = request.uri().path();
@@ -78,7 +78,13 @@ where
             return ResponseFuture::answer(routes::answer(&self.core, route, request));
         }
         if self.core.policy.is_public(path) {
-            return self.pass_unread(request);
+            if let Some(refused) = self.refuse_unread(&mut request) {
+                return ResponseFuture::ready(refused);
+            }
+            // No identity passes unread: a profile that came with the request goes.
+            request.extensions_mut().remove::<Profile>();
+            let _inside = InsideLayer::enter(Reading::Unread);
+            return ResponseFuture::inner(self.inner.call(request), Outgoing::unread());
         }
         let _inside = InsideLayer::enter(Reading::Read);
         self.authenticate(request)
@@ -87,26 +93,21 @@ where
 
 impl<S> SsoService<S> {
     /// A public path: the inner service gets the request without reading its session (nor any
-    /// profile that came with it). The tenant rules still hold.
+    /// profile that came with it), but the tenant rules still hold: the answer to a request
+    /// whose tenant is ambiguous, if it is one.
     #[inline]
-    fn pass_unread<ReqBody, ResBody>(
-        &mut self,
-        mut request: Request<ReqBody>,
-    ) -> ResponseFuture<S::Future>
-    where
-        S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    {
-        if let Some(tenants) = &self.core.tenants {
-            let unread = Err::<Infallible, _>(Reason::Missing);
-            let scoped = tenants.scope(&mut request, unread, |never| match *never {});
-            if let Err(Reason::AmbiguousTenant) = scoped {
-                let answer = sign_in_required(&self.core, &request, Reason::AmbiguousTenant);
-                return ResponseFuture::ready(answer);
-            }
-        }
-        request.extensions_mut().remove::<Profile>();
-        let _inside = InsideLayer::enter(Reading::Unread);
-        ResponseFuture::inner(self.inner.call(request), Outgoing::unread())
+    fn refuse_unread<ReqBody>(&self, request: &mut Request<ReqBody>) -> Option<Response<OwnBody>> {
+        let tenants = self.core.tenants.as_ref()?;
+        let unread = Err::<Infallible, _>(Reason::Missing);
+        let scoped = tenants.scope(request, unread, |never| match *never {});
+        let Err(Reason::AmbiguousTenant) = scoped else {
+            return None;
+        };
+        Some(sign_in_required(
+            &self.core,
+            request,
+            Reason::AmbiguousTenant,
+        ))
     }
 
     /// Verifies the session, applies the access policy, and calls the inner service with the
