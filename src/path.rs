@@ -11,7 +11,7 @@ use percent_encoding::percent_decode_str;
 
 /// The lengths of a few paths, to rule out most other paths by their length alone, before
 /// comparing any bytes: one bit per length under 127, the last bit for every longer one.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Lengths(u128);
 
 impl Lengths {

@@ -99,11 +99,11 @@ impl<'t> Cursor<'t> {
 
     /// A JSON string: borrowed when it holds no escape, else unescaped by serde_json.
     fn string(&mut self) -> Option<Part<'t>> {
-        let start = self.at + 1;
         if self.rest().first() != Some(&b'"') {
             return None;
         }
         let bytes = self.text.as_bytes();
+        let start = self.at + 1;
         let end = start + memchr::memchr2(b'"', b'\\', &bytes[start..])?;
         if bytes[end] == b'"' {
             // JSON forbids raw control characters in strings; serde_json refuses them.
