@@ -25,13 +25,20 @@ impl Listed {
     fn new<'a>(paths: impl IntoIterator<Item = &'a str>) -> Self {
         let (prefixes, exact): (Vec<_>, Vec<_>) =
             paths.into_iter().partition(|path| path.ends_with("/*"));
-        Self {
-            exact_lengths: Lengths::of(exact.iter().copied()),
-            exact: exact.into_iter().map(str::to_owned).collect(),
-            prefixes: prefixes
+        Self::of(
+            exact.into_iter().map(str::to_owned).collect(),
+            prefixes
                 .into_iter()
                 .map(|p| p.trim_end_matches('*').to_owned())
                 .collect(),
+        )
+    }
+
+    fn of(exact: Vec<String>, prefixes: Vec<String>) -> Self {
+        Self {
+            exact_lengths: Lengths::of(exact.iter().map(String::as_str)),
+            exact,
+            prefixes,
         }
     }
 
@@ -59,9 +66,7 @@ impl Listed {
                     .iter()
                     .any(|theirs| under(theirs) || prefix.starts_with(theirs.as_str()))
         });
-        let globbed = prefixes.map(|prefix| format!("{prefix}*"));
-        let entries: Vec<String> = exact.cloned().chain(globbed).collect();
-        Self::new(entries.iter().map(String::as_str))
+        Self::of(exact.cloned().collect(), prefixes.cloned().collect())
     }
 }
 
