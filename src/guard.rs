@@ -430,7 +430,7 @@ mod tests {
         let signed_in = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         let session = |at| {
             let mut extensions = Extensions::new();
-            extensions.insert(admin.with_session(std::sync::Arc::new(Session {
+            extensions.insert(admin.with_session(Session {
                 id: "s".into(),
                 authenticated_at: at,
                 issued_at: at,
@@ -438,7 +438,7 @@ mod tests {
                 source: crate::SessionSource::Cookie,
                 claims: Default::default(),
                 trimmed: Vec::new(),
-            })));
+            }));
             extensions
         };
         let five = Duration::from_secs(300);

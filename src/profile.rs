@@ -26,8 +26,17 @@ use crate::shared_str::SharedStr;
 /// Trust `organization_id` and `connection_id` for membership, not the `email` domain.
 #[derive(Clone)]
 pub struct Profile {
+    /// One reference count per clone and drop (every request clones the profile twice and
+    /// drops it twice); the fields have a count of their own so that the profile carrying a
+    /// session shares them with the one it was made from.
+    shared: Arc<Shared>,
+}
+
+/// What a [`Profile`] handle points at.
+#[derive(Clone)]
+struct Shared {
     fields: Arc<ProfileFields>,
-    session: Option<Arc<Session>>,
+    session: Option<Session>,
 }
 
 /// The fields of a [`Profile`], as WorkOS names them.
@@ -164,7 +173,7 @@ impl Profile {
 
     /// The fields themselves, to move them out; copied only if another handle shares them.
     pub fn into_fields(self) -> ProfileFields {
-        Arc::unwrap_or_clone(self.fields)
+        Arc::unwrap_or_clone(Arc::unwrap_or_clone(self.shared).fields)
     }
 
     /// Whether the user holds the role with this slug.
@@ -176,8 +185,10 @@ impl Profile {
 impl From<ProfileFields> for Profile {
     fn from(fields: ProfileFields) -> Self {
         Self {
-            fields: Arc::new(fields),
-            session: None,
+            shared: Arc::new(Shared {
+                fields: Arc::new(fields),
+                session: None,
+            }),
         }
     }
 }
@@ -194,21 +205,23 @@ impl Profile {
     /// }
     /// ```
     pub fn session(&self) -> Option<&Session> {
-        self.session.as_deref()
+        self.shared.session.as_ref()
     }
 
-    /// The same profile, carrying `session`.
-    pub(crate) fn with_session(&self, session: Arc<Session>) -> Self {
+    /// The same profile (its fields shared, not copied), carrying `session`.
+    pub(crate) fn with_session(&self, session: Session) -> Self {
         Self {
-            fields: self.fields.clone(),
-            session: Some(session),
+            shared: Arc::new(Shared {
+                fields: self.shared.fields.clone(),
+                session: Some(session),
+            }),
         }
     }
 }
 
 impl PartialEq for Profile {
     fn eq(&self, other: &Self) -> bool {
-        self.fields == other.fields
+        self.shared.fields == other.shared.fields
     }
 }
 
@@ -216,26 +229,26 @@ impl Deref for Profile {
     type Target = ProfileFields;
 
     fn deref(&self) -> &ProfileFields {
-        &self.fields
+        &self.shared.fields
     }
 }
 
 impl DerefMut for Profile {
     /// Copies the fields first if another handle shares them (copy on write).
     fn deref_mut(&mut self) -> &mut ProfileFields {
-        Arc::make_mut(&mut self.fields)
+        Arc::make_mut(&mut Arc::make_mut(&mut self.shared).fields)
     }
 }
 
 impl fmt::Debug for Profile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.fields.fmt(f)
+        self.shared.fields.fmt(f)
     }
 }
 
 impl Serialize for Profile {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.fields.serialize(serializer)
+        self.shared.fields.serialize(serializer)
     }
 }
 
@@ -312,6 +325,29 @@ mod tests {
         assert_eq!(original.email, "a@b.test");
         assert_eq!(changed.email, "c@d.test");
         assert_ne!(original, changed);
+    }
+
+    #[test]
+    fn the_profile_carrying_a_session_shares_the_fields_and_keeps_its_session_when_changed() {
+        let original = Profile::new("prof_1", "a@b.test");
+        let session = Session {
+            id: "sid-1".into(),
+            authenticated_at: std::time::UNIX_EPOCH,
+            issued_at: std::time::UNIX_EPOCH,
+            expires_at: std::time::UNIX_EPOCH,
+            source: crate::SessionSource::Cookie,
+            claims: Default::default(),
+            trimmed: Vec::new(),
+        };
+        let carrying = original.with_session(session);
+        assert!(std::ptr::eq(&*original, &*carrying));
+        assert!(original.session().is_none());
+        let mut changed = carrying.clone();
+        changed.email = "c@d.test".into();
+        assert_eq!(carrying.email, "a@b.test");
+        assert_eq!(changed.session().map(|s| s.id.as_str()), Some("sid-1"));
+        assert_eq!(changed.into_fields().email, "c@d.test");
+        assert_eq!(carrying.into_fields().email, "a@b.test");
     }
 
     #[test]

@@ -271,7 +271,7 @@ mod tests {
             claims: crate::authorization::Claims::default(),
             trimmed: Vec::new(),
         };
-        let profile = profile.with_session(Arc::new(session));
+        let profile = profile.with_session(session);
         assert!(!now(revocations.check(&profile)).unwrap());
         now(revocations.revoke(Revocation::Organization("org_1".into()))).unwrap();
         assert!(now(revocations.check(&profile)).unwrap());

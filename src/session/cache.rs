@@ -56,8 +56,9 @@ impl CachedSession {
             SessionSource::Bearer => &self.profiles[1],
         };
         slot.get_or_init(|| {
-            let session = Arc::new(metadata(&self.claims, source));
-            self.claims.profile.with_session(session)
+            self.claims
+                .profile
+                .with_session(metadata(&self.claims, source))
         })
     }
 }
