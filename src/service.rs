@@ -15,7 +15,7 @@ use crate::future::{Deferred, Outgoing, ResponseFuture};
 use crate::profile::Profile;
 use crate::response::{self, OwnBody, Reason};
 use crate::routes::{self, login::sign_in_required};
-use crate::session::{CachedSession, Presented, SessionSource};
+use crate::session::{Presented, SessionSource};
 use crate::store::StoreError;
 use crate::telemetry::{self, SessionRefusal};
 
@@ -123,11 +123,11 @@ impl<S> SsoService<S> {
     {
         let core = &self.core;
         // The clock is read only when there is a session to check.
-        let (verified, now) = match core.sessions.presented_unchecked(request.headers()) {
-            Presented::None => (Err(Reason::Missing), 0),
+        let verified = match core.sessions.presented_unchecked(request.headers()) {
+            Presented::None => Err(Reason::Missing),
             Presented::Ambiguous => {
                 telemetry::session_refused(SessionRefusal::Invalid);
-                (Err(Reason::Invalid), 0)
+                Err(Reason::Invalid)
             }
             Presented::Cookie(token) => verify(core, token, SessionSource::Cookie),
             Presented::Bearer(token) => verify(core, token.into(), SessionSource::Bearer),
@@ -135,7 +135,7 @@ impl<S> SsoService<S> {
         // Tenants (src/tenant/): nothing runs, nothing allocates, without a resolver.
         let verified = match &core.tenants {
             Some(tenants) => {
-                tenants.scope(&mut request, verified, |(cached, _)| &cached.claims.profile)
+                tenants.scope(&mut request, verified, |(verified, _)| &verified.profile)
             }
             None => verified,
         };
@@ -144,7 +144,13 @@ impl<S> SsoService<S> {
         // profile that came with the request is removed here, or replaced by the verified one
         // before the app is called. (A `Session` comes only with a verified `Profile`: no code
         // outside the crate can make one, so only the profile needs removing.)
-        let (cached, source) = match verified {
+        let (
+            Verified {
+                profile,
+                set_cookie,
+            },
+            source,
+        ) = match verified {
             Ok(verified) => verified,
             Err(reason) => {
                 request.extensions_mut().remove::<Profile>();
@@ -157,17 +163,6 @@ impl<S> SsoService<S> {
                 return ResponseFuture::inner(self.inner.call(request), Outgoing::anonymous());
             }
         };
-
-        let set_cookie = match source {
-            SessionSource::Cookie => core
-                .sessions
-                .renew(&cached.claims, cached.current_key, now)
-                .map(|(token, exp)| core.sessions.cookie(&token, exp, now)),
-            SessionSource::Bearer => None,
-        };
-        // One extension: the profile, carrying its session (built once per cached token).
-        let profile = cached.profile(source).clone();
-        drop(cached);
 
         // Every verified session is checked against the revocations before the app sees it:
         // at once when the store can answer from memory, else in a future of its own.
@@ -197,16 +192,37 @@ impl<S> SsoService<S> {
     }
 }
 
+/// What a verified session brings to its request.
+struct Verified {
+    /// The one extension: the profile, carrying its session (built once per cached token).
+    profile: Profile,
+    /// The renewed session cookie, when the sliding window or a key rotation calls for one.
+    set_cookie: Option<http::HeaderValue>,
+}
+
 /// The session `token` presented as `source`, verified (or found in the cache of verified
-/// tokens), or why there is none; with the time it was checked at.
+/// tokens), or why there is none.
 fn verify(
     core: &Core,
     token: Unchecked<'_>,
     source: SessionSource,
-) -> (Result<(Arc<CachedSession>, SessionSource), Reason>, u64) {
+) -> Result<(Verified, SessionSource), Reason> {
     let now = core.now();
-    let verified = match core.sessions.authenticate(token, source, now) {
-        Ok(Some(cached)) => Ok((cached, source)),
+    let verified = core.sessions.authenticate(token, source, now, |cached| {
+        let set_cookie = match source {
+            SessionSource::Cookie => core
+                .sessions
+                .renew(&cached.claims, cached.current_key, now)
+                .map(|(token, exp)| core.sessions.cookie(&token, exp, now)),
+            SessionSource::Bearer => None,
+        };
+        Verified {
+            profile: cached.profile(source).clone(),
+            set_cookie,
+        }
+    });
+    match verified {
+        Ok(Some(verified)) => Ok((verified, source)),
         // A cookie that is not UTF-8 is none, as the cookie reading skips it.
         Ok(None) => Err(Reason::Missing),
         Err(error) => {
@@ -214,8 +230,7 @@ fn verify(
             tracing::debug!(?error, "session token refused");
             Err(Reason::Invalid)
         }
-    };
-    (verified, now)
+    }
 }
 
 /// What the revocation check's answer means for a request whose verified session is in its

@@ -28,8 +28,13 @@ pub(crate) fn session<B>(core: &Arc<Core>, request: &Request<B>) -> Answer {
         Presented::None => return Answer::Now(unauthenticated(Reason::Missing)),
         Presented::Ambiguous => return Answer::Now(unauthenticated(Reason::Invalid)),
     };
-    let cached = match core.sessions.authenticate(token.into(), source, core.now()) {
-        Ok(Some(cached)) => cached,
+    let verified = core
+        .sessions
+        .authenticate(token.into(), source, core.now(), |cached| {
+            cached.profile(source).clone()
+        });
+    let profile = match verified {
+        Ok(Some(profile)) => profile,
         // Text always: only a cookie found as bytes can be no token at all.
         Ok(None) => return Answer::Now(unauthenticated(Reason::Missing)),
         Err(error) => {
@@ -37,7 +42,6 @@ pub(crate) fn session<B>(core: &Arc<Core>, request: &Request<B>) -> Answer {
             return Answer::Now(unauthenticated(Reason::Invalid));
         }
     };
-    let profile = cached.profile(source).clone();
     // On a tenant's host, a session of another tenant is none.
     let refusal = core
         .tenants

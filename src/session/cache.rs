@@ -98,14 +98,22 @@ impl VerifiedCache {
         }
     }
 
-    /// The cached session of exactly this token, if there is one.
-    pub(crate) fn get(&self, token: &[u8]) -> Option<Arc<CachedSession>> {
-        let (shard, key) = self.slot(token)?;
+    /// Calls `then` with the cached session of exactly this token, or with `None`, under its
+    /// shard's read lock: a hit takes no reference count of its own.
+    pub(crate) fn with<R>(
+        &self,
+        token: &[u8],
+        then: impl FnOnce(Option<&CachedSession>) -> R,
+    ) -> R {
+        let Some((shard, key)) = self.slot(token) else {
+            return then(None);
+        };
         let shard = shard.read().unwrap_or_else(PoisonError::into_inner);
-        shard
+        let found = shard
             .get(&key)
-            .filter(|entry| entry.session.token.as_bytes() == token)
-            .map(|entry| entry.session.clone())
+            .map(|entry| &*entry.session)
+            .filter(|session| session.token.as_bytes() == token);
+        then(found)
     }
 
     /// Keeps a token the key ring just verified, whose times pass until `ends` (Unix seconds);
@@ -199,6 +207,11 @@ mod tests {
     use super::*;
     use crate::profile::Profile;
 
+    /// The session id cached for exactly `token`.
+    fn sid(cache: &VerifiedCache, token: &[u8]) -> Option<String> {
+        cache.with(token, |found| found.map(|cached| cached.claims.sid.to_string()))
+    }
+
     fn claims(sid: &str, exp: u64) -> SessionClaims {
         let profile = Profile::new("prof_1", "a@b.test");
         SessionClaims {
@@ -219,11 +232,11 @@ mod tests {
     fn a_token_is_found_only_by_its_whole_value() {
         let cache = VerifiedCache::new(8);
         cache.insert("h.p.sig", claims("s1", 10), true, 10, 0);
-        assert_eq!(cache.get(b"h.p.sig").unwrap().claims.sid, "s1");
+        assert_eq!(sid(&cache, b"h.p.sig").unwrap(), "s1");
         // Same signature, so the same slot: another payload is a miss.
-        assert!(cache.get(b"h.other.sig").is_none());
-        assert!(cache.get(b"h.p.sig2").is_none());
-        assert!(cache.get(b"h.p.si").is_none());
+        assert!(sid(&cache, b"h.other.sig").is_none());
+        assert!(sid(&cache, b"h.p.sig2").is_none());
+        assert!(sid(&cache, b"h.p.si").is_none());
     }
 
     #[test]
@@ -231,8 +244,8 @@ mod tests {
         let cache = VerifiedCache::new(8);
         cache.insert("a.one.sig", claims("s1", 10), true, 10, 0);
         cache.insert("a.two.sig", claims("s2", 10), true, 10, 0);
-        assert!(cache.get(b"a.one.sig").is_none());
-        assert_eq!(cache.get(b"a.two.sig").unwrap().claims.sid, "s2");
+        assert!(sid(&cache, b"a.one.sig").is_none());
+        assert_eq!(sid(&cache, b"a.two.sig").unwrap(), "s2");
     }
 
     #[test]
@@ -247,7 +260,7 @@ mod tests {
         }
         let none = VerifiedCache::new(0);
         none.insert("h.p.s", claims("s", 10), true, 10, 0);
-        assert!(none.get(b"h.p.s").is_none());
+        assert!(sid(&none, b"h.p.s").is_none());
     }
 
     #[test]
@@ -256,8 +269,11 @@ mod tests {
         cache.insert("h.p.a", claims("a", 50), true, 50, 0);
         cache.insert("h.p.b", claims("b", 5), true, 5, 0);
         cache.insert("h.p.c", claims("c", 50), true, 50, 10);
-        assert!(cache.get(b"h.p.b").is_none(), "the expired entry made room");
-        assert!(cache.get(b"h.p.a").is_some());
-        assert!(cache.get(b"h.p.c").is_some());
+        assert!(
+            sid(&cache, b"h.p.b").is_none(),
+            "the expired entry made room"
+        );
+        assert!(sid(&cache, b"h.p.a").is_some());
+        assert!(sid(&cache, b"h.p.c").is_some());
     }
 }

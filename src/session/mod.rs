@@ -14,7 +14,6 @@ mod cache;
 mod reader;
 mod wire;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue};
@@ -273,29 +272,36 @@ impl Sessions {
     /// before skips the signature and the parse, never the checks of purpose and time. A token
     /// found in the cache is text (it equals one); any other is checked as UTF-8 first, and
     /// one that is not is no token at all (`Ok(None)`), as a cookie that is not UTF-8 is none.
-    pub(crate) fn authenticate(
+    /// The answer is what `then` takes from the verified session.
+    pub(crate) fn authenticate<R>(
         &self,
         token: Unchecked<'_>,
         source: SessionSource,
         now: u64,
-    ) -> Result<Option<Arc<CachedSession>>, TokenError> {
-        let cached = match self.cache.get(token.bytes()) {
-            Some(cached) => {
-                self.check(&cached.claims, now)?;
-                cached
-            }
-            None => {
-                let Some(token) = token.text() else {
-                    return Ok(None);
-                };
-                let verified = self.verify(token, now)?;
-                let ends = self.ends(&verified.claims);
-                self.cache
-                    .insert(token, verified.claims, verified.current_key, ends, now)
-            }
+        then: impl FnOnce(&CachedSession) -> R,
+    ) -> Result<Option<R>, TokenError> {
+        // A token seen before is checked, and handed to `then`, under the cache's read lock.
+        let seen = self.cache.with(token.bytes(), |cached| match cached {
+            Some(cached) => Ok(self
+                .check(&cached.claims, now)
+                .and_then(|()| check_source(&cached.claims, source))
+                .map(|()| then(cached))),
+            None => Err(then),
+        });
+        let then = match seen {
+            Ok(checked) => return checked.map(Some),
+            Err(then) => then,
         };
+        let Some(token) = token.text() else {
+            return Ok(None);
+        };
+        let verified = self.verify(token, now)?;
+        let ends = self.ends(&verified.claims);
+        let cached = self
+            .cache
+            .insert(token, verified.claims, verified.current_key, ends, now);
         check_source(&cached.claims, source)?;
-        Ok(Some(cached))
+        Ok(Some(then(&cached)))
     }
 
     /// The checks of verified claims that depend on the time or the purpose, not the signature.
