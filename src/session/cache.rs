@@ -209,7 +209,9 @@ mod tests {
 
     /// The session id cached for exactly `token`.
     fn sid(cache: &VerifiedCache, token: &[u8]) -> Option<String> {
-        cache.with(token, |found| found.map(|cached| cached.claims.sid.to_string()))
+        cache.with(token, |found| {
+            found.map(|cached| cached.claims.sid.to_string())
+        })
     }
 
     fn claims(sid: &str, exp: u64) -> SessionClaims {

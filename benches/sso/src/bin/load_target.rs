@@ -1,10 +1,12 @@
-//! The server `scripts/load` puts under load: one port on 127.0.0.1, five routes.
+//! The server `scripts/load` puts under load: one port on 127.0.0.1, six routes.
 //!
 //! ```text
 //! load-target [--port PORT] [--workers N]     (PORT 0, the default, picks a free one)
 //! ```
 //!
 //! - `/bare`: the bare handler, not behind the layer (added after `.layer`, so it skips it);
+//! - `/bare-300ns`: the same, after a busy wait of 300 ns: what 300 ns more work per request
+//!   reads as under the load, beside what the layer's work reads as;
 //! - `/noop`: the bare handler behind a layer that does nothing, mounted the same way;
 //! - `/public`: a public path behind the layer (no session read);
 //! - `/optional`: an optional path behind the layer (the session read, the handler ignores it);
@@ -25,7 +27,7 @@
 
 use std::io::Write;
 use std::net::Ipv4Addr;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::routing::get;
 use tower_workos_sso::SsoLayer;
@@ -64,7 +66,10 @@ fn main() {
     let noop = axum::Router::new()
         .route("/noop", get(hello_fixed))
         .layer(NoopLayer);
-    let app = sso.route("/bare", get(hello_fixed)).merge(noop);
+    let app = sso
+        .route("/bare", get(hello_fixed))
+        .route("/bare-300ns", get(hello_after_300ns))
+        .merge(noop);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
@@ -84,6 +89,16 @@ fn main() {
         drop(out);
         axum::serve(listener, app).await.expect("serve");
     });
+}
+
+/// The bare handler after at least 300 ns of busy waiting (the clock read included, ~20 ns a
+/// read), not a sleep: the server's CPU stays as busy as the layer would keep it.
+async fn hello_after_300ns() -> String {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_nanos(300) {
+        std::hint::spin_loop();
+    }
+    hello_fixed().await
 }
 
 fn usage(problem: &str) -> ! {
