@@ -369,6 +369,14 @@ pub enum ProfileCheck {
     },
 }
 
+/// A verified token's payload text read by the crate's exact reader of its own claims and by
+/// serde_json: `None` when the exact reader leaves the text to serde_json, else both readings
+/// as JSON (serde_json's `None` where it refuses the text).
+pub fn claims_readings(payload: &str) -> Option<(Value, Option<Value>)> {
+    let (exact, serde) = SessionClaims::both_readings(payload)?;
+    Some((claims_json(&exact), serde.as_ref().map(claims_json)))
+}
+
 /// Parses a WorkOS profile as the code exchange does, `Sessions::issue` at [`NOW`] (random
 /// `sid`), verifies the token, and renews it half an idle timeout later.
 pub fn profile_roundtrip(json: &[u8]) -> ProfileCheck {

@@ -8,9 +8,11 @@ use std::fs;
 use std::path::Path;
 
 use serde_json::{Value, json};
-use tower_workos_sso::fuzz_bridge::{IDLE, LEEWAY, NOW, mint_flow, mint_session};
+use tower_workos_sso::fuzz_bridge::{
+    IDLE, LEEWAY, NOW, ProfileCheck, mint_flow, mint_session, profile_roundtrip,
+};
 use tower_workos_sso_fuzz::{
-    SESSION_COOKIE, SigningKey, kid, sample_profile, session_claims, session_header,
+    SESSION_COOKIE, SigningKey, decode_b64url, kid, sample_profile, session_claims, session_header,
     sign_session_parts,
 };
 
@@ -187,6 +189,19 @@ fn main() {
         ("attributes", attributes),
         ("minimal", minimal),
     ] {
-        write("profile", name, &serde_json::to_vec_pretty(&value).unwrap());
+        let json = serde_json::to_vec_pretty(&value).unwrap();
+        write("profile", name, &json);
+        // The payload of the session the crate issues for it: the shape its exact reader of
+        // claims reads (each with a random `sid`, so not the same bytes twice).
+        if let ProfileCheck::Issued { token, .. } = profile_roundtrip(&json) {
+            let payload = token.split('.').nth(1).and_then(decode_b64url).unwrap();
+            write("claims_reader", &format!("issued_{name}"), &payload);
+        }
     }
+    // A payload in another shape (keys in another order, with blanks): serde_json's alone.
+    write(
+        "claims_reader",
+        "other_shape",
+        br#"{ "sub": "p", "iss": "tower-workos-sso", "aud": "client_fuzz", "sid": "s", "typ": "session", "iat": 1800000000, "exp": 1800001800, "auth_time": 1800000000, "p": {"em": "e"} }"#,
+    );
 }

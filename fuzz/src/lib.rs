@@ -96,8 +96,8 @@ pub fn is_fixed_page(body: &[u8]) -> bool {
 mod tests {
     use super::*;
     use tower_workos_sso::fuzz_bridge::{
-        FlowCheck, ProfileCheck, SessionCheck, flow_lookup, profile_roundtrip, return_to,
-        session_from_headers,
+        FlowCheck, ProfileCheck, SessionCheck, claims_readings, flow_lookup, profile_roundtrip,
+        return_to, session_from_headers,
     };
 
     fn seed(target: &str, name: &str) -> Vec<u8> {
@@ -183,6 +183,21 @@ mod tests {
         // The profile target's length model matches what the crate writes.
         assert_eq!(token.len(), session_token_len(&profile));
         assert_eq!(return_to("/dashboard"), "/dashboard");
+
+        // The crate's own payloads take the exact reader, another shape does not: the
+        // claims_reader target compares the two readers on both sides of that line.
+        for name in [
+            "issued_documented",
+            "issued_attributes",
+            "issued_nulls",
+            "issued_minimal",
+        ] {
+            let payload = String::from_utf8(seed("claims_reader", name)).unwrap();
+            let (exact, serde) = claims_readings(&payload).expect("the exact reader refuses");
+            assert_eq!(Some(exact), serde, "{name}");
+        }
+        let other = String::from_utf8(seed("claims_reader", "other_shape")).unwrap();
+        assert!(claims_readings(&other).is_none());
 
         // Every query of the fixed-page set answers with a page, and they differ: the
         // callback target's "fixed page" check is not vacuous.

@@ -189,6 +189,19 @@ impl SessionClaims {
         };
         Some(claims.into_claims(&sharer))
     }
+
+    /// For the `claims_reader` fuzz target: the exact reader's claims of `json`, if it reads
+    /// them, beside serde_json's reading of the same text (`None` where it refuses it).
+    #[cfg(fuzzing)]
+    pub(crate) fn both_readings(json: &str) -> Option<(Self, Option<Self>)> {
+        let text: Arc<str> = Arc::from(json);
+        let sharer = Sharer {
+            text: Some((&text, Spans::of(&text))),
+        };
+        let exact = exact::read(&text)?.into_claims(&sharer);
+        let serde = serde_json::from_str::<ClaimsIn<'_>>(&text).ok();
+        Some((exact, serde.map(|claims| claims.into_claims(&sharer))))
+    }
 }
 
 impl ClaimsIn<'_> {

@@ -5,8 +5,8 @@
 //!
 //! Anything else (another order, whitespace, a field or a type `ClaimsOut` never writes) is
 //! `None`, and the caller reads the text with serde_json. What this accepts, serde_json reads
-//! to the same claims (tested against it edit by edit, below; the `session_token` fuzz target
-//! also runs through it), so serde_json stays the judge of every payload this reads
+//! to the same claims (tested against it edit by edit, below, and fuzzed against it by the
+//! `claims_reader` target), so serde_json stays the judge of every payload this reads
 //! differently: strings holding escapes, and the JSON values of `ca`, `ext` and `trm`, are
 //! handed to serde_json whole.
 
