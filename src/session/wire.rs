@@ -165,7 +165,14 @@ struct Sharer<'t> {
     text: Option<(&'t Arc<str>, Spans<'t>)>,
 }
 
-impl Sharer<'_> {
+impl<'t> Sharer<'t> {
+    /// A sharer of `text`'s slices: a part read from it becomes a span of `text`.
+    fn over(text: &'t Arc<str>) -> Self {
+        Self {
+            text: Some((text, Spans::of(text))),
+        }
+    }
+
     fn share(&self, part: &Part<'_>) -> SharedStr {
         match &self.text {
             Some((buf, spans)) => match spans.span(&part.0) {
@@ -184,10 +191,7 @@ impl SessionClaims {
     pub(crate) fn from_payload(json: &str) -> Option<Self> {
         let text: Arc<str> = Arc::from(json);
         let claims = exact::read(&text).or_else(|| serde_json::from_str(&text).ok())?;
-        let sharer = Sharer {
-            text: Some((&text, Spans::of(&text))),
-        };
-        Some(claims.into_claims(&sharer))
+        Some(claims.into_claims(&Sharer::over(&text)))
     }
 
     /// For the `claims_reader` fuzz target: the exact reader's claims of `json`, if it reads
@@ -195,9 +199,7 @@ impl SessionClaims {
     #[cfg(fuzzing)]
     pub(crate) fn both_readings(json: &str) -> Option<(Self, Option<Self>)> {
         let text: Arc<str> = Arc::from(json);
-        let sharer = Sharer {
-            text: Some((&text, Spans::of(&text))),
-        };
+        let sharer = Sharer::over(&text);
         let exact = exact::read(&text)?.into_claims(&sharer);
         let serde = serde_json::from_str::<ClaimsIn<'_>>(&text).ok();
         Some((exact, serde.map(|claims| claims.into_claims(&sharer))))
