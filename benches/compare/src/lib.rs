@@ -39,8 +39,8 @@ use tower_sessions::{MemoryStore, Session, SessionManagerLayer};
 use tower_workos_sso::{Profile, SsoLayer};
 use tower_workos_sso_benches::fake::Fake;
 use tower_workos_sso_benches::{
-    EMAIL, Expect, HELLO, SECRET, SESSION_COOKIE, bare, browser_headers, profile, request, send,
-    set_cookie_pair, with_sso,
+    EMAIL, Expect, HELLO, SECRET, SESSION_COOKIE, bare, browser_headers, prepared, profile,
+    request, send, set_cookie_pair, with_sso,
 };
 
 /// The benchmark group.
@@ -242,14 +242,16 @@ where
     C: DeserializeOwned + Email + Clone + Send + Sync + 'static,
 {
     let state = Arc::new(JwtState { keys, validation });
-    Router::new()
-        .route(
-            "/app",
-            get(|Extension(claims): Extension<C>| async move {
-                format!("hello {}", claims.email())
-            }),
-        )
-        .layer(middleware::from_fn_with_state(state, jwt_cookie::<C>))
+    prepared(
+        Router::new()
+            .route(
+                "/app",
+                get(|Extension(claims): Extension<C>| async move {
+                    format!("hello {}", claims.email())
+                }),
+            )
+            .layer(middleware::from_fn_with_state(state, jwt_cookie::<C>)),
+    )
 }
 
 /// Finds the `token` cookie, verifies it, and puts its claims in the extensions; else 401.
@@ -285,10 +287,12 @@ where
 const PROFILE_KEY: &str = "profile";
 
 fn tower_sessions_app() -> Router {
-    Router::new()
-        .route("/app", get(sessions_hello))
-        .route("/login", post(sessions_login))
-        .layer(SessionManagerLayer::new(MemoryStore::default()))
+    prepared(
+        Router::new()
+            .route("/app", get(sessions_hello))
+            .route("/login", post(sessions_login))
+            .layer(SessionManagerLayer::new(MemoryStore::default())),
+    )
 }
 
 async fn sessions_login(session: Session) -> StatusCode {
@@ -361,10 +365,12 @@ fn axum_login_app() -> Router {
         users: Arc::new(HashMap::from([(user.id, user)])),
     };
     let sessions = SessionManagerLayer::new(MemoryStore::default());
-    Router::new()
-        .route("/app", get(login_hello))
-        .route("/login", post(login_login))
-        .layer(AuthManagerLayerBuilder::new(backend, sessions).build())
+    prepared(
+        Router::new()
+            .route("/app", get(login_hello))
+            .route("/login", post(login_login))
+            .layer(AuthManagerLayerBuilder::new(backend, sessions).build()),
+    )
 }
 
 async fn login_login(mut auth: AuthSession<Backend>) -> StatusCode {
