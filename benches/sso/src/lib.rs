@@ -5,10 +5,10 @@
 //! Every scenario runs the same request through the same axum `Router` (three routes: `/public`,
 //! a public path, `/optional`, an optional one, and `/app`, protected) with and without the
 //! layer, in process, with `tower::ServiceExt::oneshot`, and reads the whole response body. Each
-//! router is [`prepared`] as `axum::serve` prepares it, so no layer is applied per request. Before anything is timed or
-//! counted, [`Scenario::check`] sends one request to each target and panics unless it answers
-//! what the scenario is about (status, `Set-Cookie`, body): a benchmark of a token that no longer
-//! verifies would otherwise time the redirect instead.
+//! router is [`prepared`] as `axum::serve` prepares it, so no layer is applied per request.
+//! Before anything is timed or counted, [`Scenario::check`] sends one request to each target and
+//! panics unless it answers what the scenario is about (status, `Set-Cookie`, body): a
+//! benchmark of a token that no longer verifies would otherwise time the redirect instead.
 
 pub mod alloc;
 pub mod fake;
