@@ -1,95 +1,121 @@
-//! `ResponseBody`: the inner service's body, or the small buffered body of the crate's own
-//! responses, as one type.
+//! `SsoBody`: the response body types the layer can answer in.
 //!
-//! A type of the crate's own (rather than `http_body_util::Either`) so it can implement
-//! `Default`, which tower-http's `TimeoutLayer` needs from the body of the service it wraps.
-
-use std::pin::Pin;
-use std::task::{Context, Poll};
+//! [`SsoService`](crate::SsoService) answers in the inner service's own body type, as tower-http's
+//! layers do, rather than in a wrapper of its own: a response it passes through is the app's
+//! response untouched, so a stack that boxes bodies of other types (axum's `Route`, tonic's
+//! `Routes`) does not box it once more on every request. The layer's own answers (redirects,
+//! pages, JSON and gRPC errors) are small and fully buffered; this trait builds one in the
+//! app's type.
 
 use bytes::Bytes;
-use http_body::{Body, Frame, SizeHint};
-use http_body_util::Full;
-use pin_project_lite::pin_project;
+use http_body_util::combinators::{BoxBody, UnsyncBoxBody};
+use http_body_util::{BodyExt, Full};
 
-/// The boxed error of [`ResponseBody`], as most HTTP stacks accept.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// A response body type [`SsoService`](crate::SsoService) and the route guards can answer in:
+/// the inner service's.
+///
+/// Implemented for axum's `Body` (feature `axum`), tonic's `Body` (feature `tonic`),
+/// `http_body_util::Full<Bytes>`, `BoxBody<Bytes, E>`, `UnsyncBoxBody<Bytes, E>` and `String`.
+/// An inner service with another body type (one a tower-http layer inside `SsoLayer` wraps, for
+/// example) has it boxed first:
+/// `.map_response(|response: Response<_>| response.map(BodyExt::boxed_unsync))` between the two
+/// layers of a `ServiceBuilder`. A body type of the app's own can implement this trait.
+pub trait SsoBody: Sized {
+    /// A body of these bytes, which are always UTF-8 text (HTML, JSON) or empty.
+    fn from_bytes(bytes: Bytes) -> Self;
+}
 
-pin_project! {
-    /// The response body of [`SsoService`](crate::SsoService).
-    pub struct ResponseBody<B> {
-        #[pin]
-        kind: Kind<B>,
+impl SsoBody for Full<Bytes> {
+    fn from_bytes(bytes: Bytes) -> Self {
+        Full::new(bytes)
     }
 }
 
-pin_project! {
-    #[project = KindProj]
-    enum Kind<B> {
-        Inner { #[pin] body: B },
-        Own { #[pin] body: Full<Bytes> },
+impl SsoBody for String {
+    fn from_bytes(bytes: Bytes) -> Self {
+        // The crate only ever writes UTF-8; a lossy read keeps this total.
+        String::from_utf8(bytes.into())
+            .unwrap_or_else(|not_utf8| String::from_utf8_lossy(not_utf8.as_bytes()).into_owned())
     }
 }
 
-impl<B> ResponseBody<B> {
-    pub(crate) fn inner(body: B) -> Self {
-        Self {
-            kind: Kind::Inner { body },
-        }
-    }
-
-    pub(crate) fn own(body: Full<Bytes>) -> Self {
-        Self {
-            kind: Kind::Own { body },
-        }
+impl<E: 'static> SsoBody for BoxBody<Bytes, E> {
+    fn from_bytes(bytes: Bytes) -> Self {
+        Full::new(bytes).map_err(|never| match never {}).boxed()
     }
 }
 
-/// An empty body.
-impl<B> Default for ResponseBody<B> {
-    fn default() -> Self {
-        Self::own(Full::default())
+impl<E: 'static> SsoBody for UnsyncBoxBody<Bytes, E> {
+    fn from_bytes(bytes: Bytes) -> Self {
+        Full::new(bytes)
+            .map_err(|never| match never {})
+            .boxed_unsync()
     }
 }
 
-impl<B> Body for ResponseBody<B>
-where
-    B: Body<Data = Bytes>,
-    B::Error: Into<BoxError>,
-{
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        match self.project().kind.project() {
-            KindProj::Inner { body } => body.poll_frame(cx).map_err(Into::into),
-            KindProj::Own { body } => body.poll_frame(cx).map_err(|never| match never {}),
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        match &self.kind {
-            Kind::Inner { body } => body.is_end_stream(),
-            Kind::Own { body } => body.is_end_stream(),
-        }
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match &self.kind {
-            Kind::Inner { body } => body.size_hint(),
-            Kind::Own { body } => body.size_hint(),
-        }
+#[cfg(feature = "axum")]
+impl SsoBody for axum_core::body::Body {
+    fn from_bytes(bytes: Bytes) -> Self {
+        axum_core::body::Body::from(bytes)
     }
 }
 
-impl<B> std::fmt::Debug for ResponseBody<B> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self.kind {
-            Kind::Inner { .. } => "ResponseBody::Inner",
-            Kind::Own { .. } => "ResponseBody::Own",
-        })
+#[cfg(feature = "tonic")]
+impl SsoBody for tonic::body::Body {
+    fn from_bytes(bytes: Bytes) -> Self {
+        tonic::body::Body::new(Full::new(bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http_body::Body;
+
+    use super::*;
+
+    async fn text<B>(body: B) -> String
+    where
+        B: Body<Data = Bytes>,
+        B::Error: std::fmt::Debug,
+    {
+        let bytes = body.collect().await.unwrap().to_bytes();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn every_body_type_holds_the_bytes_it_was_built_from() {
+        let page = Bytes::from_static(b"<p>caf\xc3\xa9</p>");
+        assert_eq!(text(Full::from_bytes(page.clone())).await, "<p>café</p>");
+        assert_eq!(String::from_bytes(page.clone()), "<p>café</p>");
+        let boxed = BoxBody::<Bytes, std::io::Error>::from_bytes(page.clone());
+        assert_eq!(text(boxed).await, "<p>café</p>");
+        let unsync = UnsyncBoxBody::<Bytes, std::io::Error>::from_bytes(page.clone());
+        assert_eq!(text(unsync).await, "<p>café</p>");
+        #[cfg(feature = "axum")]
+        assert_eq!(
+            text(axum_core::body::Body::from_bytes(page.clone())).await,
+            "<p>café</p>"
+        );
+        #[cfg(feature = "tonic")]
+        assert_eq!(
+            text(tonic::body::Body::from_bytes(page)).await,
+            "<p>café</p>"
+        );
+    }
+
+    #[test]
+    fn an_empty_answer_is_an_empty_body() {
+        let empty = Full::from_bytes(Bytes::new());
+        assert!(empty.is_end_stream());
+        assert_eq!(empty.size_hint().exact(), Some(0));
+        assert_eq!(String::from_bytes(Bytes::new()), "");
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_is_read_lossily_not_refused() {
+        assert_eq!(
+            String::from_bytes(Bytes::from_static(b"a\xffb")),
+            "a\u{fffd}b"
+        );
     }
 }

@@ -13,7 +13,7 @@ use http::header::{self, Entry};
 use http::{HeaderMap, HeaderValue, Response};
 use pin_project_lite::pin_project;
 
-use crate::body::ResponseBody;
+use crate::body::SsoBody;
 use crate::core::{InsideLayer, Reading};
 use crate::response::OwnBody;
 use crate::routes::Answer;
@@ -166,8 +166,9 @@ impl<F> ResponseFuture<F> {
 impl<F, B, E> Future for ResponseFuture<F>
 where
     F: Future<Output = Result<Response<B>, E>>,
+    B: SsoBody,
 {
-    type Output = Result<Response<ResponseBody<B>>, E>;
+    type Output = Result<Response<B>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // The app's extractors run while its future is polled (see `InsideLayer`).
@@ -182,7 +183,7 @@ where
                 KindProj::Inner { future, outgoing } => {
                     let mut response = ready!(future.poll(cx))?;
                     outgoing.apply(response.headers_mut());
-                    return Poll::Ready(Ok(response.map(ResponseBody::inner)));
+                    return Poll::Ready(Ok(response));
                 }
                 KindProj::Ready { response } => response
                     .take()
@@ -196,7 +197,7 @@ where
                     Deferred::Respond(response) => response,
                 },
             };
-            return Poll::Ready(Ok(own.map(ResponseBody::own)));
+            return Poll::Ready(Ok(own.map(B::from_bytes)));
         }
     }
 }
@@ -216,11 +217,7 @@ mod tests {
         std::future::ready(Ok(Response::new(text.to_owned())))
     }
 
-    async fn text<B>(response: Response<ResponseBody<B>>) -> String
-    where
-        B: http_body::Body<Data = bytes::Bytes> + Send,
-        B::Error: Into<crate::body::BoxError>,
-    {
+    async fn text(response: Response<String>) -> String {
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         String::from_utf8(bytes.to_vec()).unwrap()
     }

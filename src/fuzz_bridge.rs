@@ -5,13 +5,10 @@
 //! one fixed time ([`NOW`]) and hands back what it decided. Nothing here judges the answer: the
 //! independent reference checks live in `fuzz/src/`, outside the crate.
 
-use std::pin::Pin;
 use std::sync::LazyLock;
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, UNIX_EPOCH};
 
 use http::{HeaderMap, HeaderValue, header};
-use http_body::Body;
 use serde_json::Value;
 
 use crate::core::Core;
@@ -319,24 +316,15 @@ pub fn begin_callback(query: &str) -> CallbackAnswer {
     match callback::begin(shared(), Some(query), &HeaderMap::new()) {
         Callback::Exchange(_) => CallbackAnswer::Exchange,
         Callback::LookUp(_) => CallbackAnswer::LookUp,
-        Callback::Respond(mut response) => {
+        Callback::Respond(response) => {
             let location = response
                 .headers()
                 .get(header::LOCATION)
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-            let mut body = Vec::new();
-            let mut cx = Context::from_waker(Waker::noop());
-            while let Poll::Ready(Some(Ok(frame))) =
-                Pin::new(response.body_mut()).poll_frame(&mut cx)
-            {
-                if let Ok(data) = frame.into_data() {
-                    body.extend_from_slice(&data);
-                }
-            }
             CallbackAnswer::Respond {
                 status: response.status().as_u16(),
                 location,
-                body,
+                body: response.into_body().to_vec(),
             }
         }
     }

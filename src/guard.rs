@@ -338,8 +338,9 @@ impl<S: fmt::Debug> fmt::Debug for Require<S> {
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Require<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: crate::body::SsoBody,
 {
-    type Response = Response<crate::body::ResponseBody<ResBody>>;
+    type Response = Response<ResBody>;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future>;
 

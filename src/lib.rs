@@ -78,7 +78,7 @@
 //! let app = ServiceBuilder::new()
 //!     .layer(SsoLayer::new(config))
 //!     .service(service_fn(|request: Request<String>| async move {
-//!         let who = request.extensions().get::<Profile>().map(|p| p.email.clone());
+//!         let who = request.extensions().get::<Profile>().map(|p| p.email.to_string());
 //!         Ok::<_, std::convert::Infallible>(Response::new(who.unwrap_or_default()))
 //!     }));
 //!

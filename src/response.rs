@@ -5,12 +5,12 @@
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
-use http_body_util::Full;
 
 use crate::pages::{ErrorPage, Page, PageAction};
 
-/// The body of the crate's own responses.
-pub(crate) type OwnBody = Full<Bytes>;
+/// The body of the crate's own responses: small and fully buffered, made into the app's body
+/// type ([`SsoBody`](crate::body::SsoBody)) on the way out.
+pub(crate) type OwnBody = Bytes;
 
 /// Who is asking: it decides what an unauthenticated request gets back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

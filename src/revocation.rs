@@ -302,7 +302,7 @@ mod tests {
             let app = tower::ServiceBuilder::new()
                 .layer(layer.clone())
                 .service(service_fn(|_: Request<String>| async {
-                    Ok::<_, std::convert::Infallible>(Response::new(""))
+                    Ok::<_, std::convert::Infallible>(Response::new(String::new()))
                 }));
             let request = Request::get("/api")
                 .header(header::AUTHORIZATION, format!("Bearer {}", minted.expose()))

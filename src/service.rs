@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use http::{Request, Response, StatusCode};
 use tower::Service;
 
-use crate::body::ResponseBody;
+use crate::body::SsoBody;
 use crate::cookie::Unchecked;
 use crate::core::{Core, InsideLayer, Reading};
 use crate::future::{Deferred, Outgoing, ResponseFuture};
@@ -60,8 +60,9 @@ where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     ReqBody: Send + 'static,
+    ResBody: SsoBody,
 {
-    type Response = Response<ResponseBody<ResBody>>;
+    type Response = Response<ResBody>;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future>;
 

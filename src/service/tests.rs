@@ -38,11 +38,7 @@ struct Seen {
 fn app(
     layer: SsoLayer,
     seen: Arc<Seen>,
-) -> impl Service<
-    Request<String>,
-    Response = Response<crate::body::ResponseBody<String>>,
-    Error = Infallible,
-> + Clone {
+) -> impl Service<Request<String>, Response = Response<String>, Error = Infallible> + Clone {
     ServiceBuilder::new()
         .layer(layer)
         .service(service_fn(move |request: Request<String>| {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, header};
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper::body::{Body, Incoming};
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
@@ -277,9 +277,11 @@ async fn the_recommended_tower_http_stack_works_around_the_layer() {
 /// Other sensible orders compose too: the layer outermost, or between trace and compression.
 #[tokio::test]
 async fn the_layer_composes_with_tower_http_in_other_orders() {
+    // Inside the layer, a body type it cannot answer in (tower-http's) is boxed first.
     let outermost = start(|config| {
         ServiceBuilder::new()
             .layer(SsoLayer::new(config))
+            .map_response(|response: Response<_>| response.map(BodyExt::boxed_unsync))
             .layer(TraceLayer::new_for_http())
             .layer(CompressionLayer::new())
             .layer(TimeoutLayer::with_status_code(
@@ -293,11 +295,13 @@ async fn the_layer_composes_with_tower_http_in_other_orders() {
         ServiceBuilder::new()
             .layer(TraceLayer::new_for_http())
             .layer(SsoLayer::new(config))
+            .map_response(|response: Response<_>| response.map(BodyExt::boxed_unsync))
             .layer(CompressionLayer::new())
             .service_fn(handle)
     })
     .await;
-    // The layer's own body type implements `Default`, so a timeout may also wrap it.
+    // The layer answers in the app's body type (here `Full`, which is `Default`), so a timeout
+    // may also wrap it.
     let timeout_outside = start(|config| {
         ServiceBuilder::new()
             .layer(TimeoutLayer::with_status_code(
