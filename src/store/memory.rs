@@ -309,6 +309,10 @@ impl SessionStore for MemoryStore {
         Box::pin(std::future::ready(self.revoked_now(session)))
     }
 
+    fn refuses_none_now(&self) -> bool {
+        self.revocations.load(Ordering::Acquire) == 0
+    }
+
     fn is_revoked_now(&self, session: &SessionRef<'_>) -> Option<Result<bool, StoreError>> {
         Some(self.revoked_now(session))
     }
@@ -400,6 +404,23 @@ mod tests {
         // A record that would expire at once is not kept at all.
         now(store.revoke(Revocation::Session("sid-4".into()), at(100), at(100))).unwrap();
         assert_eq!(sessions(&store), 1);
+    }
+
+    #[test]
+    fn it_says_it_refuses_none_only_while_it_holds_no_revocation() {
+        let (store, clock) = store(10, 10);
+        assert!(store.refuses_none_now());
+        now(store.revoke(Revocation::User("prof_1".into()), at(5), at(100))).unwrap();
+        assert!(!store.refuses_none_now());
+        // Used login states are no revocations.
+        now(store.consume_login_state("flow-1", at(50))).unwrap();
+        assert!(!store.refuses_none_now());
+        // An expired record counts until a revocation's write removes it (this one, which
+        // expires at once, is not kept): the answer errs towards asking.
+        clock.store(100, Ordering::SeqCst);
+        assert!(!store.refuses_none_now());
+        now(store.revoke(Revocation::Session("sid-1".into()), at(100), at(100))).unwrap();
+        assert!(store.refuses_none_now());
     }
 
     #[test]

@@ -294,6 +294,13 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Whether a record refuses `session` ([`SessionRef::is_refused_by`] says which do).
     fn is_revoked(&self, session: &SessionRef<'_>) -> BoxFuture<'_, Result<bool, StoreError>>;
 
+    /// Whether no record could refuse any session right now (a memory store that holds no
+    /// revocation): the layer then asks nothing about the request's session. `false`, the
+    /// default, means "ask". It must not answer `true` while a record could refuse one.
+    fn refuses_none_now(&self) -> bool {
+        false
+    }
+
     /// [`is_revoked`](Self::is_revoked) answered at once, for a store that can tell without
     /// waiting (from memory, or a local view kept current): the request then needs no future
     /// and no allocation for the check. `None`, the default, means "ask `is_revoked`". When it
@@ -327,6 +334,10 @@ impl<S: SessionStore + ?Sized> SessionStore for std::sync::Arc<S> {
 
     fn is_revoked(&self, session: &SessionRef<'_>) -> BoxFuture<'_, Result<bool, StoreError>> {
         (**self).is_revoked(session)
+    }
+
+    fn refuses_none_now(&self) -> bool {
+        (**self).refuses_none_now()
     }
 
     fn is_revoked_now(&self, session: &SessionRef<'_>) -> Option<Result<bool, StoreError>> {

@@ -393,6 +393,13 @@ impl SessionStore for RedisStore {
         Box::pin(std::future::ready(answer))
     }
 
+    fn refuses_none_now(&self) -> bool {
+        // As `revoked` reads its view: only a loaded, complete one that holds nothing.
+        self.shared.loaded.load(Ordering::Relaxed)
+            && !self.shared.overflow.load(Ordering::Relaxed)
+            && self.shared.local.refuses_none_now()
+    }
+
     fn is_revoked_now(&self, session: &SessionRef<'_>) -> Option<Result<bool, StoreError>> {
         Some(self.revoked(session))
     }
