@@ -4,9 +4,9 @@
 //! allocator is global.
 //!
 //! The app is a plain Tower service (no framework), so every allocation counted is the layer's
-//! or the app's own, and the same request is counted with and without the layer. Under axum the
-//! router also boxes the layer's response body type once, as it does for any layer that wraps
-//! the body (BENCHMARKS.md).
+//! or the app's own, and the same request is counted with and without the layer. The layer
+//! answers in the app's body type, so under axum the router boxes no body for it either
+//! (BENCHMARKS.md).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
